@@ -15,7 +15,7 @@ class Paper:
     id: str
     title: str
     abstract: str
-    version: int = 1
+    version: int | None = None  # latest arXiv version; None when the source does not say
     authors: list[str] = field(default_factory=list)
     n_authors: int | None = None  # when only a count is known (authors may be empty)
     primary_category: str | None = None
