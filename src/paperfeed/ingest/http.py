@@ -24,15 +24,25 @@ Params = Mapping[str, str | int | float | None]
 class FetchError(Exception):
     """A request that failed for good: after retries, or with a status that retrying cannot fix.
 
-    ``status`` and ``body`` are set when the server answered (e.g. arXiv's 400 with an Atom error).
+    ``status`` and ``body`` are set when the server answered (e.g. arXiv's 400 with an Atom error);
+    ``code`` names a protocol-level error (e.g. the OAI-PMH code ``badResumptionToken``).
     """
 
-    def __init__(self, url: str, reason: str, *, status: int | None = None, body: bytes = b""):
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        code: str | None = None,
+    ) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.status = status
         self.body = body
+        self.code = code
 
 
 class PoliteClient:

@@ -1,0 +1,48 @@
+"""The `paperfeed` command: a thin layer over PaperFeed for operators."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from paperfeed.cli.context import pass_feed
+from paperfeed.cli.ingest import ingest
+from paperfeed.config import load_settings
+from paperfeed.core import PaperFeed
+
+
+@click.group()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="PAPERFEED_DATA_DIR",
+    help="Where the embedded store lives (default: ./data).",
+)
+@click.option("--database-url", envvar="PAPERFEED_DATABASE_URL", help="sqlite:///... or postgresql://...")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, database_url: str | None, verbose: int) -> None:
+    """paperfeed: a self-hosted daily papers feed with search and e-mail digests."""
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    ctx.obj = ctx.with_resource(PaperFeed(settings))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_feed
+def stats(feed: PaperFeed, as_json: bool) -> None:
+    """Counts of papers, authors, submissions, votes, users..."""
+    counts = feed.stats()
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+        return
+    for name, value in counts.items():
+        click.echo(f"{name:>16}  {value:,}")
+
+
+main.add_command(ingest)

@@ -1,0 +1,322 @@
+"""Papers from local files: generic JSON lines and BibTeX, plain or gzip (detected by magic bytes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+import bibtexparser
+import orjson
+from bibtexparser.middlewares import SeparateCoAuthors, SplitNameParts
+from bibtexparser.model import Entry
+
+from paperfeed.ingest.base import Record, Source
+from paperfeed.ingest.latex import has_latex, latex_to_text
+from paperfeed.ingest.normalize import (
+    InvalidRecord,
+    arxiv_links,
+    clean_text,
+    local_id,
+    optional_text,
+    parse_arxiv_id,
+    parse_datetime,
+    split_authors,
+    split_categories,
+)
+from paperfeed.models import Paper, SkippedRecord
+
+log = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+_ID_KEYS = ("arxiv_id", "arxiv", "eprint", "id", "url", "abs_url", "doi")
+_DATE_KEYS = ("published", "date", "listed", "listed_date", "publishedAt", "year")
+_ARXIV_DOI = re.compile(r"10\.48550/arxiv\.(?P<id>\S+)", re.IGNORECASE)
+_ARXIV_IN_TEXT = re.compile(r"arxiv[:\s/]*(?P<id>\d{4}\.\d{4,5}(?:v\d+)?)", re.IGNORECASE)
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+@contextmanager
+def open_binary(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """A buffered binary stream of the file, decompressed when it starts with the gzip magic."""
+    with open(path, "rb") as raw:
+        if raw.peek(2)[:2] == GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw) as unzipped:
+                yield io.BufferedReader(unzipped, buffer_size=1 << 20)
+        else:
+            yield raw
+
+
+@contextmanager
+def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """Like `open_binary`, decoded as UTF-8 (undecodable bytes replaced)."""
+    with open_binary(path) as stream:
+        yield io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+
+
+# --- JSON lines -------------------------------------------------------------------------------
+
+
+def read_jsonl(path: str | os.PathLike[str], *, source: str = "jsonl") -> Source:
+    """Papers from JSON lines with at least ``title`` and ``abstract`` (see `paper_from_dict`)."""
+    with open_binary(path) as stream:
+        for lineno, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                row = orjson.loads(line)
+                if not isinstance(row, dict):
+                    raise InvalidRecord("not a JSON object")
+                yield Record(paper_from_dict(row, source=source))
+            except orjson.JSONDecodeError as error:
+                yield SkippedRecord(f"{path}:{lineno}", f"invalid JSON: {error}")
+            except InvalidRecord as error:
+                yield SkippedRecord(f"{path}:{lineno}", str(error))
+
+
+def paper_from_dict(row: dict, *, source: str = "jsonl") -> Paper:
+    """A Paper from the loose keys people write; only title and abstract are required.
+
+    The id comes from the first of ``arxiv_id, arxiv, eprint, id, url, abs_url, doi`` that holds
+    an arXiv id (with version, or an arXiv URL), else it is `local_id(title, authors)`.
+    """
+    title = clean_text(_as_text(row.get("title")))
+    if not title:
+        raise InvalidRecord("missing title")
+    abstract = clean_text(_as_text(row.get("abstract") or row.get("summary")))
+    if not abstract:
+        raise InvalidRecord("missing abstract")
+    authors = _names(split_authors(row.get("authors")))
+    categories = split_categories(row.get("categories"))
+    found = _arxiv_id_of(row)
+    if found:
+        paper_id, version = found
+        abs_url, pdf_url = arxiv_links(paper_id, version)
+    else:
+        paper_id, version = local_id(title, authors), None
+        abs_url = optional_text(_as_text(row.get("url") or row.get("abs_url")))
+        pdf_url = optional_text(_as_text(row.get("pdf_url") or row.get("pdf")))
+    if version is None and isinstance(row.get("version"), int):
+        version = row["version"]
+    return Paper(
+        id=paper_id,
+        title=title,
+        abstract=abstract,
+        version=version,
+        authors=authors,
+        n_authors=_int(row.get("n_authors")),
+        primary_category=optional_text(row.get("primary_category"))
+        or (categories[0] if categories else None),
+        categories=categories,
+        published=_first_date(row, _DATE_KEYS),
+        updated=_first_date(row, ("updated",)),
+        doi=optional_text(_as_text(row.get("doi"))),
+        journal_ref=optional_text(
+            _as_text(row.get("journal_ref") or row.get("journal-ref") or row.get("venue"))
+        ),
+        comments=optional_text(_as_text(row.get("comments") or row.get("comment"))),
+        license=optional_text(_as_text(row.get("license"))),
+        abs_url=abs_url,
+        pdf_url=pdf_url,
+        source=source,
+    )
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):  # e.g. "comments": ["12 pages", "3 figures"]
+        return "; ".join(str(v) for v in value if v)
+    return str(value)
+
+
+def _names(names: list[str]) -> list[str]:
+    return [latex_to_text(n) if has_latex(n) else n for n in names]
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _arxiv_id_of(row: dict) -> tuple[str, int | None] | None:
+    for key in _ID_KEYS:
+        value = row.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if key == "doi":
+            match = _ARXIV_DOI.search(value)
+            if not match:
+                continue
+            value = match.group("id")
+        try:
+            return parse_arxiv_id(value)
+        except InvalidRecord:
+            continue
+    return None
+
+
+def _first_date(row: dict, keys: tuple[str, ...]) -> dt.datetime | None:
+    """The first readable date under `keys`; an unreadable one is logged and ignored."""
+    for key in keys:
+        value = row.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            try:  # the common ISO case, without dateutil
+                parsed = dt.datetime.fromisoformat(value.strip())
+                return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+            except ValueError:
+                pass
+        try:
+            return parse_datetime(value)
+        except InvalidRecord as error:
+            log.debug("ignoring %s=%r: %s", key, value, error)
+    return None
+
+
+# --- BibTeX -----------------------------------------------------------------------------------
+
+
+def read_bibtex(path: str | os.PathLike[str], *, source: str = "bibtex") -> Source:
+    """Papers from a BibTeX file, one ``@entry`` at a time; entries without an abstract are skipped.
+
+    Names and titles lose their braces and LaTeX accents; ``@string`` macros are honoured.
+    """
+    strings: list[str] = []
+    for start, chunk in _bibtex_chunks(path):
+        head = chunk.lstrip()[:8].lower()
+        if head.startswith("@string"):
+            strings.append(chunk)
+        if not head.startswith("@") or head.startswith(("@string", "@comment", "@preamble")):
+            continue
+        library = bibtexparser.parse_string(
+            "".join(strings) + chunk, append_middleware=[SeparateCoAuthors(), SplitNameParts()]
+        )
+        for block in library.failed_blocks:
+            yield SkippedRecord(f"{path}:{start}", f"malformed BibTeX entry ({type(block).__name__})")
+        for entry in library.entries:
+            try:
+                yield Record(paper_from_bibtex(entry, source=source))
+            except InvalidRecord as error:
+                yield SkippedRecord(f"{path}:{start}", f"{entry.key}: {error}")
+
+
+def _bibtex_chunks(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each block that starts with ``@`` at the start of a line."""
+    lines: list[str] = []
+    start = 1
+    with open_text(path) as stream:
+        for lineno, line in enumerate(stream, 1):
+            if line.lstrip().startswith("@") and lines:
+                yield start, "".join(lines)
+                lines, start = [], lineno
+            lines.append(line)
+    if lines:
+        yield start, "".join(lines)
+
+
+def paper_from_bibtex(entry: Entry, *, source: str = "bibtex") -> Paper:
+    """A Paper from a parsed entry (authors already split into NameParts)."""
+    fields = {f.key.lower(): f.value for f in entry.fields}
+    title = latex_to_text(_field(fields, "title"))
+    if not title:
+        raise InvalidRecord("missing title")
+    abstract = clean_text(_field(fields, "abstract"))
+    if not abstract:
+        raise InvalidRecord("missing abstract")
+    authors = _bibtex_names(fields.get("author"))
+    found = _bibtex_arxiv_id(fields)
+    if found:
+        paper_id, version = found
+        abs_url, pdf_url = arxiv_links(paper_id, version)
+    else:
+        paper_id, version = local_id(title, authors), None
+        abs_url, pdf_url = optional_text(_field(fields, "url")), None
+    journal = _field(fields, "journal") or _field(fields, "booktitle")
+    categories = split_categories(_field(fields, "primaryclass"))
+    return Paper(
+        id=paper_id,
+        title=title,
+        abstract=abstract,
+        version=version,
+        authors=authors,
+        primary_category=categories[0] if categories else None,
+        categories=categories,
+        published=_bibtex_date(fields),
+        doi=optional_text(_field(fields, "doi")),
+        journal_ref=latex_to_text(journal) or None,
+        comments=optional_text(_field(fields, "note")),
+        abs_url=abs_url,
+        pdf_url=pdf_url,
+        source=source,
+    )
+
+
+def _field(fields: dict[str, object], key: str) -> str:
+    value = fields.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _bibtex_names(value: object) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return _names(split_authors(value))
+    names = []
+    for parts in value:
+        words = [*parts.first, *parts.von, *parts.last, *parts.jr]
+        name = latex_to_text(" ".join(words))
+        if name:
+            names.append(name)
+    return names
+
+
+def _bibtex_arxiv_id(fields: dict[str, object]) -> tuple[str, int | None] | None:
+    prefix = (_field(fields, "archiveprefix") or _field(fields, "eprinttype")).lower()
+    eprint = _field(fields, "eprint")
+    if eprint and (prefix == "arxiv" or not prefix):
+        try:
+            return parse_arxiv_id(eprint)
+        except InvalidRecord:
+            pass
+    doi = _ARXIV_DOI.search(_field(fields, "doi"))
+    candidates = [doi.group("id")] if doi else []
+    candidates.append(_field(fields, "url"))
+    for key in ("journal", "note", "howpublished"):
+        match = _ARXIV_IN_TEXT.search(_field(fields, key))
+        if match:
+            candidates.append(match.group("id"))
+    for candidate in candidates:
+        if candidate:
+            try:
+                return parse_arxiv_id(candidate)
+            except InvalidRecord:
+                continue
+    return None
+
+
+def _bibtex_date(fields: dict[str, object]) -> dt.datetime | None:
+    year = _field(fields, "year").strip("{} ")
+    if not year.isdigit():
+        date = _field(fields, "date")
+        return _first_date({"date": date}, ("date",)) if date else None
+    month_text = _field(fields, "month").strip("{} ").lower()
+    if month_text.isdigit() and 1 <= int(month_text) <= 12:
+        month = int(month_text)
+    elif month_text[:3] in _MONTH_NAMES:
+        month = _MONTH_NAMES.index(month_text[:3]) + 1
+    else:
+        month = 1
+    return dt.datetime(int(year), month, 1, tzinfo=dt.UTC)

@@ -1,0 +1,171 @@
+"""The arXiv bulk metadata snapshot (Kaggle ``arxiv-metadata-oai-snapshot.json``): one JSON object a line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import os
+from pathlib import Path
+
+import orjson
+
+from paperfeed.ingest.base import Checkpoint, Record, Source
+from paperfeed.ingest.files import open_binary
+from paperfeed.ingest.latex import has_latex, latex_to_text
+from paperfeed.ingest.normalize import (
+    InvalidRecord,
+    arxiv_links,
+    clean_text,
+    optional_text,
+    parse_arxiv_id,
+    parse_datetime,
+    split_authors,
+)
+from paperfeed.models import Paper, SkippedRecord
+
+log = logging.getLogger(__name__)
+
+SOURCE = "snapshot"
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def snapshot_key(path: str | os.PathLike[str]) -> str:
+    """The checkpoint key of a snapshot file: its absolute path and size (a new dump restarts)."""
+    resolved = Path(path).resolve()
+    return f"snapshot:{resolved}:{resolved.stat().st_size}"
+
+
+def read_snapshot(
+    path: str | os.PathLike[str], *, start_line: int = 0, checkpoint_every: int = 10000
+) -> Source:
+    """Records of a snapshot file (plain or gzip), resuming after `start_line` lines.
+
+    Every `checkpoint_every` lines it yields ``Checkpoint(snapshot_key(path), "<lines done>")``
+    and at the end ``Checkpoint(key, None)``. Malformed lines become SkippedRecords.
+    """
+    key = snapshot_key(path)
+    lineno = start_line
+    with open_binary(path) as stream:
+        for line in itertools.islice(stream, start_line, None):
+            lineno += 1
+            if line.strip():
+                try:
+                    yield Record(parse_snapshot_line(line))
+                except InvalidRecord as error:
+                    yield SkippedRecord(location=f"{path}:{lineno}", reason=str(error))
+            if lineno % checkpoint_every == 0:
+                yield Checkpoint(key, str(lineno))
+    log.info("snapshot %s: %d lines", path, lineno)
+    yield Checkpoint(key, None)
+
+
+def parse_snapshot_line(line: bytes | str) -> Paper:
+    """One snapshot line as a Paper; raises InvalidRecord with the reason when it is malformed."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRecord(f"invalid JSON: {error}") from None
+    if not isinstance(row, dict):
+        raise InvalidRecord("not a JSON object")
+    raw_id = row.get("id")
+    if not raw_id or not isinstance(raw_id, str):
+        raise InvalidRecord("missing id")
+    arxiv_id, _ = parse_arxiv_id(raw_id)
+    title = clean_text(_text(row, "title"))
+    if not title:
+        raise InvalidRecord("missing title")
+    abstract = clean_text(_text(row, "abstract"))
+    if not abstract:
+        raise InvalidRecord("missing abstract")
+
+    version, published, updated = _versions(row.get("versions"))
+    if updated is None and row.get("update_date"):
+        updated = _date(row["update_date"])
+    categories = (row.get("categories") or "").split()
+    abs_url, pdf_url = arxiv_links(arxiv_id, version)
+    return Paper(
+        id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        version=version,
+        authors=_authors(row),
+        primary_category=categories[0] if categories else None,
+        categories=categories,
+        published=published,
+        updated=updated,
+        doi=optional_text(row.get("doi")),
+        journal_ref=optional_text(row.get("journal-ref")),
+        comments=optional_text(row.get("comments")),
+        license=optional_text(row.get("license")),
+        abs_url=abs_url,
+        pdf_url=pdf_url,
+        source=SOURCE,
+    )
+
+
+def _text(row: dict, key: str) -> str:
+    value = row.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidRecord(f"{key} is not text")
+    return value or ""
+
+
+def _versions(versions: object) -> tuple[int | None, dt.datetime | None, dt.datetime | None]:
+    """(highest version, v1 date, latest version date) from ``[{version: "v1", created}, ...]``."""
+    if not versions:
+        return None, None, None
+    if not isinstance(versions, list):
+        raise InvalidRecord("versions is not a list")
+    numbered: list[tuple[int, str]] = []
+    for entry in versions:
+        try:
+            numbered.append((int(entry["version"].lstrip("v")), entry["created"]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InvalidRecord(f"bad version entry {entry!r}") from None
+    numbered.sort()
+    published = _date(numbered[0][1])
+    updated = _date(numbered[-1][1]) if len(numbered) > 1 else published
+    return numbered[-1][0], published, updated
+
+
+def _date(text: str) -> dt.datetime | None:
+    """Fast path for arXiv's fixed ``Mon, 2 Apr 2007 19:18:42 GMT`` (and ``2008-11-26``)."""
+    try:
+        if len(text) == 10:
+            return dt.datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), tzinfo=dt.UTC)
+        _, day, month, year, clock, zone = text.split()
+        if zone == "GMT":
+            hour, minute, second = clock.split(":")
+            return dt.datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second),
+                tzinfo=dt.UTC,
+            )  # fmt: skip
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return parse_datetime(text)
+
+
+def _authors(row: dict) -> list[str]:
+    parsed = row.get("authors_parsed")
+    if parsed and isinstance(parsed, list):
+        names = []
+        for parts in parsed:
+            if not isinstance(parts, list) or not parts:
+                raise InvalidRecord("bad authors_parsed entry")
+            last, first, suffix = (*parts[:3], "", "")[:3]
+            name = " ".join(f"{first} {last} {suffix}".split())
+            if has_latex(name):
+                name = latex_to_text(name)
+            if name:
+                names.append(name)
+        return names
+    authors = row.get("authors")
+    if not authors or not isinstance(authors, str):
+        return []
+    return split_authors(latex_to_text(authors))

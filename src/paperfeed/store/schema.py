@@ -1,0 +1,92 @@
+"""Tables shared by every SQL backend (SQLAlchemy Core). Backend-only objects (FTS, vector
+indexes) are created by each backend's migrations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+papers = sa.Table(
+    "papers",
+    metadata,
+    sa.Column("key", sa.Integer, primary_key=True, autoincrement=True),  # ANN / FTS row key
+    sa.Column("id", sa.String(64), nullable=False, unique=True),  # arXiv id or local:<hash>
+    sa.Column("version", sa.Integer),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False),
+    sa.Column("authors", sa.Text, nullable=False),  # names joined by "\n", in order
+    sa.Column("n_authors", sa.Integer, nullable=False),
+    sa.Column("primary_category", sa.String(32)),
+    sa.Column("categories", sa.Text, nullable=False),  # space separated
+    sa.Column("published", sa.DateTime),  # naive UTC
+    sa.Column("updated", sa.DateTime),
+    sa.Column("doi", sa.Text),
+    sa.Column("journal_ref", sa.Text),
+    sa.Column("comments", sa.Text),
+    sa.Column("license", sa.Text),
+    sa.Column("abs_url", sa.Text),
+    sa.Column("pdf_url", sa.Text),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("field_sources", sa.JSON, nullable=False),
+    sa.Column("upvotes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("modified_at", sa.DateTime, nullable=False),
+    sa.Index("ix_papers_published", "published"),
+    sa.Index("ix_papers_primary_category", "primary_category"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), unique=True),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("submitted_at", sa.DateTime, nullable=False),
+    sa.Column("submitter", sa.String(128)),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("imported_upvotes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_submissions_day", "day"),
+)
+
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_votes_user", "user_id"),
+)
+
+embeddings = sa.Table(
+    "embeddings",
+    metadata,
+    sa.Column("paper_key", sa.Integer, sa.ForeignKey("papers.key"), primary_key=True),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("text_hash", sa.String(32), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, L2-normalised
+    sa.Column("seq", sa.Integer, nullable=False),  # increases on every write: index sync marker
+    sa.Index("ix_embeddings_seq", "seq"),
+)
+
+ingest_state = sa.Table(
+    "ingest_state",
+    metadata,
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+CORE_TABLES = (papers, users, submissions, votes, embeddings, ingest_state)
