@@ -1,4 +1,4 @@
-"""Compare embedders on speed and dense-only retrieval quality; JSON to bench/results/embedders.json.
+"""Embedders compared on speed and dense-only retrieval quality (bench/results/embedders.json).
 
 Quality:
 - CACM: 64 judged queries over 3,204 docs, nDCG@10 (binary relevance), dense cosine only.
@@ -34,12 +34,13 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
 def load_cacm() -> tuple[list[int], list[str], dict[int, str], dict[int, set[int]]]:
-    docs = [json.loads(line) for line in open(CACM / "cacm_docs.jsonl")]
+    docs = [json.loads(line) for line in (CACM / "cacm_docs.jsonl").read_text().splitlines()]
     ids = [d["id"] for d in docs]
     texts = [document_text(d["title"], d.get("abstract")) for d in docs]
-    queries = {q["id"]: q["text"] for q in map(json.loads, open(CACM / "cacm_queries.jsonl"))}
+    lines = (CACM / "cacm_queries.jsonl").read_text().splitlines()
+    queries = {q["id"]: q["text"] for q in map(json.loads, lines)}
     qrels: dict[int, set[int]] = {}
-    for line in open(CACM / "qrels.text"):
+    for line in (CACM / "qrels.text").read_text().splitlines():
         qid, did, *_ = line.split()
         qrels.setdefault(int(qid), set()).add(int(did))
     return ids, texts, {q: queries[q] for q in sorted(qrels)}, qrels

@@ -1,0 +1,1 @@
+"""Search: embeddings, vector index, keyword and hybrid retrieval."""
