@@ -186,13 +186,15 @@ class SqlStore:
             for s in items
             if s.imported_upvotes != existing.get(s.paper_id, 0)
         ]
-        if deltas:
+        changed = [d for d in deltas if d["_id"] in existing]
+        if changed:
             conn.execute(
                 submissions.update()
                 .where(submissions.c.paper_id == sa.bindparam("_id"))
                 .values(imported_upvotes=submissions.c.imported_upvotes + sa.bindparam("_delta")),
-                deltas,
+                changed,
             )
+        if deltas:
             conn.execute(
                 papers.update()
                 .where(papers.c.id == sa.bindparam("_id"))
