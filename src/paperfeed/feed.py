@@ -1,0 +1,247 @@
+"""The daily feed: day / week / month periods with prev/next navigation, and trending.
+
+Pure functions over store results; the web pages, the API and the digests all call these.
+
+Periods are written the way the pages link them: ``?date=2024-05-27`` (one day),
+``?week=2024-W22`` (ISO week, Monday to Sunday), ``?month=2024-05``.
+
+Trending ranks the visible submissions of the last ``trending_window_days`` days by
+
+    score = (upvotes + 1) / (age_hours + 2) ** gravity
+
+where ``age_hours`` is the time since the paper was submitted to the feed and ``gravity``
+(``trending_gravity``) sets how fast old papers sink: the "+1" lets a paper without votes still
+rank by freshness, the "+2" keeps brand-new submissions from dividing by (almost) zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from paperfeed.errors import Invalid
+from paperfeed.models import FeedItem
+from paperfeed.store import SqlStore
+
+PeriodKind = Literal["day", "week", "month"]
+SORTS = ("upvotes", "date")
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A range of feed days, inclusive at both ends."""
+
+    kind: PeriodKind
+    start: dt.date
+    end: dt.date
+
+    @property
+    def param(self) -> tuple[str, str]:
+        """The query parameter that selects this period: ("date" | "week" | "month", value)."""
+        if self.kind == "day":
+            return "date", self.start.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return "week", f"{year}-W{week:02d}"
+        return "month", f"{self.start.year}-{self.start.month:02d}"
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return f"{self.start:%b} {self.start.day}, {self.start.year}"
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            first, last = self.start, self.end
+            return f"Week {week}, {year} ({first:%b} {first.day} – {last:%b} {last.day})"
+        return self.start.strftime("%B %Y")
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+def day_period(day: dt.date) -> Period:
+    return Period("day", day, day)
+
+
+def week_period(day: dt.date) -> Period:
+    """The ISO week (Monday to Sunday) holding `day`."""
+    start = day - dt.timedelta(days=day.weekday())
+    return Period("week", start, start + dt.timedelta(days=6))
+
+
+def month_period(day: dt.date) -> Period:
+    start = day.replace(day=1)
+    following = (start + dt.timedelta(days=32)).replace(day=1)
+    return Period("month", start, following - dt.timedelta(days=1))
+
+
+PERIODS = {"day": day_period, "week": week_period, "month": month_period}
+
+
+def period_of(kind: PeriodKind, day: dt.date) -> Period:
+    """The period of `kind` that holds `day`."""
+    return PERIODS[kind](day)
+
+
+def parse_period(
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    *,
+    default_day: dt.date,
+) -> Period:
+    """The period a request asks for; `default_day` when it names none. Raises Invalid."""
+    given = [name for name, value in (("date", date), ("week", week), ("month", month)) if value]
+    if len(given) > 1:
+        raise Invalid(f"give only one of date, week or month (got {', '.join(given)})")
+    try:
+        if date:
+            if not _DAY.match(date):
+                raise ValueError
+            return day_period(dt.date.fromisoformat(date))
+        if week:
+            match = _WEEK.match(week)
+            if not match:
+                raise ValueError
+            return week_period(dt.date.fromisocalendar(int(match[1]), int(match[2]), 1))
+        if month:
+            match = _MONTH.match(month)
+            if not match:
+                raise ValueError
+            return month_period(dt.date(int(match[1]), int(match[2]), 1))
+    except ValueError:
+        raise Invalid(
+            "dates are written date=YYYY-MM-DD, week=YYYY-Www (ISO week) or month=YYYY-MM"
+        ) from None
+    return day_period(default_day)
+
+
+def parse_sort(sort: str | None) -> str:
+    if not sort:
+        return "upvotes"
+    if sort not in SORTS:
+        raise Invalid(f"sort must be one of {', '.join(SORTS)}")
+    return sort
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    period: Period
+    items: list[FeedItem]
+    previous: Period | None  # the nearest earlier period with submissions
+    next: Period | None  # the nearest later period with submissions
+    sort: str
+    offset: int
+    has_more: bool
+
+
+def adjacent_periods(store: SqlStore, period: Period) -> tuple[Period | None, Period | None]:
+    """The nearest periods of the same kind before and after `period` that have submissions."""
+    before, _ = store.adjacent_days(period.start)
+    _, after = store.adjacent_days(period.end)
+    return (
+        period_of(period.kind, before) if before else None,
+        period_of(period.kind, after) if after else None,
+    )
+
+
+def feed_page(
+    store: SqlStore, period: Period, *, sort: str = "upvotes", limit: int = 50, offset: int = 0
+) -> FeedPage:
+    """One page of the feed for `period`, with links to its neighbours."""
+    items = store.feed(period.start, period.end, sort=sort, limit=limit + 1, offset=offset)
+    previous, following = adjacent_periods(store, period)
+    return FeedPage(
+        period=period,
+        items=items[:limit],
+        previous=previous,
+        next=following,
+        sort=sort,
+        offset=offset,
+        has_more=len(items) > limit,
+    )
+
+
+def default_day(store: SqlStore, today: dt.date | None = None) -> dt.date:
+    """The latest day with submissions, else today."""
+    return store.latest_day() or today or dt.datetime.now(dt.UTC).date()
+
+
+# -- trending --------------------------------------------------------------------------------
+
+
+def trending_score(upvotes: int, age_hours: float, gravity: float) -> float:
+    """``(upvotes + 1) / (age_hours + 2) ** gravity``; negative ages count as 0."""
+    return (max(upvotes, 0) + 1) / (max(age_hours, 0.0) + 2) ** gravity
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingItem:
+    item: FeedItem
+    score: float
+    age_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Trending:
+    items: list[TrendingItem]
+    as_of: dt.datetime  # the moment ages are measured from (aware UTC)
+    archived: bool  # True when nothing was submitted in the window before now (see trending())
+    gravity: float
+    window_days: int
+
+
+def rank_trending(
+    items: list[FeedItem], *, now: dt.datetime, gravity: float, limit: int = 50
+) -> list[TrendingItem]:
+    """Score `items` at `now` and return the best `limit`, best first (ties: newer, then id)."""
+    scored = []
+    for item in items:
+        submitted = _aware(item.submission.submitted_at)
+        age = (now - submitted).total_seconds() / 3600
+        scored.append(TrendingItem(item, trending_score(item.upvotes, age, gravity), max(age, 0.0)))
+    scored.sort(key=lambda t: (-t.score, t.age_hours, t.item.paper.id))
+    return scored[:limit]
+
+
+def trending(
+    store: SqlStore,
+    *,
+    gravity: float,
+    window_days: int,
+    now: dt.datetime | None = None,
+    limit: int = 50,
+) -> Trending:
+    """Trending submissions of the `window_days` before `now`.
+
+    A store whose newest submission is older than the window (an imported archive, a quiet
+    instance) is ranked as of the end of its latest feed day instead, with ``archived=True``,
+    so the page shows the last active week rather than nothing.
+    """
+    now = _aware(now or dt.datetime.now(dt.UTC))
+    window = dt.timedelta(days=window_days)
+    candidates = store.submissions_since(now - window)
+    archived = False
+    if not candidates:
+        latest = store.latest_day()
+        if latest is not None:
+            as_of = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), dt.UTC)
+            if as_of < now:
+                now, archived = as_of, True
+                candidates = [
+                    c
+                    for c in store.submissions_since(now - window)
+                    if _aware(c.submission.submitted_at) <= now
+                ]
+    ranked = rank_trending(candidates, now=now, gravity=gravity, limit=limit)
+    return Trending(ranked, as_of=now, archived=archived, gravity=gravity, window_days=window_days)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
