@@ -1,0 +1,134 @@
+"""Papers and feed items in the JSON shapes of the Hugging Face Hub API (and as markdown).
+
+Field names follow real ``/api/daily_papers`` and ``/api/papers/{id}`` responses, so the
+``huggingface_hub`` client parses them unchanged; fields we hold no data for are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from paperfeed.ingest.normalize import arxiv_links
+from paperfeed.models import FeedItem, Paper, Submission
+
+JsonObject = dict[str, Any]
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    """The Hub's timestamp form: ``2026-07-24T00:00:00.000Z`` (UTC, milliseconds)."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def object_id(*parts: object) -> str:
+    """A stable 24-hex-digit id (the Hub's ``_id`` form) derived from `parts`."""
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+def user_json(name: str) -> JsonObject:
+    """A submitter as the Hub's user object (``user`` is what the client reads as username)."""
+    return {
+        "_id": object_id("user", name),
+        "avatarUrl": "",
+        "fullname": name,
+        "name": name,
+        "user": name,
+        "type": "user",
+        "isPro": False,
+    }
+
+
+def links(paper: Paper) -> tuple[str | None, str | None]:
+    """(abstract page, PDF) addresses, derived from the arXiv id when the record has none."""
+    if paper.is_arxiv and not (paper.abs_url and paper.pdf_url):
+        abs_url, pdf_url = arxiv_links(paper.id)
+        return paper.abs_url or abs_url, paper.pdf_url or pdf_url
+    return paper.abs_url, paper.pdf_url
+
+
+def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject:
+    """The flat paper object of ``/api/papers/{id}`` (also nested as ``paper`` in daily items)."""
+    data: JsonObject = {
+        "id": paper.id,
+        "authors": [
+            {"_id": object_id(paper.id, i, name), "name": name, "hidden": False}
+            for i, name in enumerate(paper.authors)
+        ],
+        "publishedAt": iso(paper.published),
+        "title": paper.title,
+        "summary": paper.abstract,
+        "upvotes": paper.upvotes,
+    }
+    if submission is not None:
+        data["submittedOnDailyAt"] = iso(submission.submitted_at)
+        if submission.submitter:
+            data["submittedOnDailyBy"] = user_json(submission.submitter)
+    abs_url, pdf_url = links(paper)
+    optional = {
+        "updatedAt": iso(paper.updated),
+        "categories": paper.categories or None,
+        "doi": paper.doi,
+        "journalRef": paper.journal_ref,
+        "arxivComments": paper.comments,  # "comments" would clash with the client field
+        "arxivUrl": abs_url,
+        "pdfUrl": pdf_url,
+    }
+    data.update({k: v for k, v in optional.items() if v is not None})
+    return data
+
+
+def daily_item_json(paper: Paper, submission: Submission | None = None) -> JsonObject:
+    """One element of ``/api/daily_papers`` and ``/api/papers/search`` lists.
+
+    The top-level ``publishedAt`` is the time of the submission to the daily feed (the Hub sent
+    that in 2024 and the client reads it as ``submitted_at``); the paper's own publication time is
+    ``paper.publishedAt``. Without a submission it falls back to the latter.
+    """
+    published = submission.submitted_at if submission else paper.published
+    item: JsonObject = {
+        "paper": paper_json(paper, submission),
+        "publishedAt": iso(published),
+        "title": paper.title,
+        "summary": paper.abstract,
+        "numComments": 0,
+        "isAuthorParticipating": False,
+    }
+    if submission is not None and submission.submitter:
+        item["submittedBy"] = user_json(submission.submitter)
+    return item
+
+
+def feed_item_json(item: FeedItem) -> JsonObject:
+    return daily_item_json(item.paper, item.submission)
+
+
+def paper_markdown(paper: Paper, page_url: str, submission: Submission | None = None) -> str:
+    """The paper page as markdown (``HfApi.read_paper``): title, authors, abstract, links."""
+    lines = [f"# {paper.title}", ""]
+    if paper.authors:
+        lines += [f"**Authors:** {', '.join(paper.authors)}", ""]
+    facts = []
+    if paper.published:
+        facts.append(f"**Published:** {paper.published.date().isoformat()}")
+    if submission is not None:
+        by = f" by {submission.submitter}" if submission.submitter else ""
+        facts.append(f"**Submitted:** {submission.day.isoformat()}{by}")
+    facts.append(f"**Upvotes:** {paper.upvotes}")
+    lines += [" · ".join(facts), "", "## Abstract", "", paper.abstract or "(no abstract)", ""]
+    abs_url, pdf_url = links(paper)
+    lines += ["## Links", "", f"- Paper page: {page_url}"]
+    if abs_url:
+        lines.append(f"- Abstract: {abs_url}")
+    if pdf_url:
+        lines.append(f"- PDF: {pdf_url}")
+    if paper.doi:
+        lines.append(f"- DOI: https://doi.org/{paper.doi}")
+    return "\n".join(lines) + "\n"
