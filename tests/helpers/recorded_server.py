@@ -7,7 +7,8 @@
 
 Replies registered for one route are served in order; the last one repeats. A route with
 ``query`` matches only requests whose query parameters equal it (order ignored); routes
-without ``query`` match any query. Unmatched requests get a 404. ``Reply(drop=True)`` hangs up without answering.
+without ``query`` match any query. Unmatched requests get a 404. ``Reply(drop=True)`` hangs
+up without answering (a transient network failure).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from lxml import etree
 from paperfeed.ingest.arxiv_api import UnknownPaper
 from paperfeed.ingest.base import Checkpoint, Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
+from paperfeed.ingest.latex import latex_to_text
 from paperfeed.ingest.normalize import (
     InvalidRecord,
     arxiv_links,
@@ -42,7 +43,6 @@ DateArg = dt.date | str | None
 
 def harvest_key(
     base_url: str = BASE_URL,
-    *,
     metadata_prefix: str = "arXiv",
     set_spec: str | None = None,
     from_date: DateArg = None,
@@ -62,6 +62,7 @@ def harvest(
     until_date: DateArg = None,
     set_spec: str | None = None,
     resume_token: str | None = None,
+    delay: float = 3.0,
     client: PoliteClient | None = None,
 ) -> Source:
     """ListRecords page by page: records, skipped ones, and a Checkpoint after every page whose
@@ -69,14 +70,9 @@ def harvest(
 
     With ``resume_token`` (the value saved under ``harvest_key(...)``) the first request
     continues from it. ``noRecordsMatch`` is an empty harvest; other OAI errors raise FetchError.
+    ``delay`` (seconds between requests) applies when no ``client`` is given.
     """
-    key = harvest_key(
-        base_url,
-        metadata_prefix=metadata_prefix,
-        set_spec=set_spec,
-        from_date=from_date,
-        until_date=until_date,
-    )
+    key = harvest_key(base_url, metadata_prefix, set_spec, from_date, until_date)
     if resume_token:
         params: dict[str, str | None] = {"verb": "ListRecords", "resumptionToken": resume_token}
     else:
@@ -87,7 +83,7 @@ def harvest(
             "until": _day(until_date),
             "set": set_spec,
         }
-    http = client or PoliteClient()
+    http = client or PoliteClient(delay=delay)
     try:
         while True:
             url, root = _request(http, base_url, params)
@@ -116,6 +112,7 @@ def get_record(
     base_url: str = BASE_URL,
     *,
     metadata_prefix: str = "arXiv",
+    delay: float = 3.0,
     client: PoliteClient | None = None,
 ) -> Paper:
     """One paper by arXiv id (``2401.01234``, ``arXiv:hep-th/9901001v2``) or OAI identifier.
@@ -125,7 +122,7 @@ def get_record(
     """
     oai_id = identifier if identifier.startswith("oai:") else _oai_identifier(identifier)
     params = {"verb": "GetRecord", "identifier": oai_id, "metadataPrefix": metadata_prefix}
-    http = client or PoliteClient()
+    http = client or PoliteClient(delay=delay)
     try:
         url, root = _request(http, base_url, params)
     finally:
@@ -170,7 +167,9 @@ def _paper_from_arxiv(body: etree._Element) -> Paper:
     authors = [_author(a, ns) for a in body.iterfind("a:authors/a:author", ns)]
     published = parse_datetime(body.findtext("a:created", None, ns))
     updated = parse_datetime(body.findtext("a:updated", None, ns)) or published
-    return _paper(body, ns, authors=[a for a in authors if a], version=None, dates=(published, updated))
+    return _paper(
+        body, ns, authors=[a for a in authors if a], version=None, dates=(published, updated)
+    )
 
 
 def _paper_from_arxiv_raw(body: etree._Element) -> Paper:
@@ -184,7 +183,7 @@ def _paper_from_arxiv_raw(body: etree._Element) -> Paper:
     versions.sort(key=lambda v: v[0])
     version = versions[-1][0] if versions else None
     dates = (versions[0][1], versions[-1][1]) if versions else (None, None)
-    authors = split_authors(body.findtext("a:authors", None, ns))
+    authors = split_authors(latex_to_text(body.findtext("a:authors", "", ns)))
     return _paper(body, ns, authors=authors, version=version, dates=dates)
 
 
@@ -204,7 +203,7 @@ def _paper(
     if not title:
         raise InvalidRecord("record without title")
     categories = split_categories(body.findtext("a:categories", None, ns))
-    abs_url, pdf_url = arxiv_links(arxiv_id)
+    abs_url, pdf_url = arxiv_links(arxiv_id, version)
     return Paper(
         id=arxiv_id,
         title=title,
@@ -226,9 +225,10 @@ def _paper(
 
 
 def _author(element: etree._Element, ns: dict[str, str]) -> str:
-    """``forenames keyname suffix``; placeholders without letters or digits (``:``) are dropped."""
+    """``forenames keyname suffix``, LaTeX accents decoded; placeholders without letters or
+    digits (``:``) are dropped."""
     parts = (element.findtext(f"a:{part}", "", ns) for part in ("forenames", "keyname", "suffix"))
-    name = clean_text(" ".join(parts))
+    name = latex_to_text(" ".join(parts))
     return name if any(ch.isalnum() for ch in name) else ""
 
 
