@@ -311,6 +311,7 @@ def test_harvest_without_a_client_makes_its_own(server):
 
 
 def test_latex_accents_in_author_names_are_decoded(server, http):
-    server.serve("/oai", HEP_TH.replace("<keyname>Silva</keyname>", "<keyname>Silv{\\'a}</keyname>"))
+    accented = HEP_TH.replace("<keyname>Silva</keyname>", "<keyname>Silv{\\'a}</keyname>")
+    server.serve("/oai", accented)
     papers = records(harvest(server.url + "/oai", client=http))
     assert papers[1].authors == ["Luis B. Castro", "Edilberto O. Silvá"]
