@@ -1,6 +1,7 @@
 import datetime as dt
 from email.utils import format_datetime
 
+import httpx
 import pytest
 
 from paperfeed.ingest.http import FetchError, PoliteClient, parse_retry_after
@@ -22,15 +23,21 @@ class FakeTime:
         self.now += seconds
 
 
+@pytest.fixture(scope="module")
+def transport():
+    with httpx.Client() as shared:
+        yield shared
+
+
 @pytest.fixture
 def server():
     with RecordedServer() as recorded:
         yield recorded
 
 
-def client(fake: FakeTime, **options) -> PoliteClient:
+def client(fake: FakeTime, transport: httpx.Client | None = None, **options) -> PoliteClient:
     options = {"delay": 0.0, "max_retries": 3, "backoff": 1.0, **options}
-    return PoliteClient(sleep=fake.sleep, clock=fake.clock, **options)
+    return PoliteClient(sleep=fake.sleep, clock=fake.clock, client=transport, **options)
 
 
 def test_get_sends_params_and_user_agent(server):
@@ -42,10 +49,10 @@ def test_get_sends_params_and_user_agent(server):
     assert server.requests[0].headers["User-Agent"].startswith("paperfeed/")
 
 
-def test_minimum_delay_between_requests(server):
+def test_minimum_delay_between_requests(server, transport):
     server.serve("/q", "ok")
     fake = FakeTime()
-    with client(fake, delay=3.0) as http:
+    with client(fake, transport, delay=3.0) as http:
         http.get(server.url + "/q")
         fake.now += 1.0  # the caller spent a second between requests
         http.get(server.url + "/q")
@@ -54,20 +61,20 @@ def test_minimum_delay_between_requests(server):
     assert len(server.requests) == 3
 
 
-def test_503_with_retry_after_seconds_is_honoured(server):
+def test_503_with_retry_after_seconds_is_honoured(server, transport):
     busy = Reply(body="busy", status=503, headers={"Retry-After": "7"})
     server.serve("/oai", busy, busy, Reply(body="<ok/>"))
     fake = FakeTime()
-    with client(fake) as http:
+    with client(fake, transport) as http:
         assert http.get(server.url + "/oai").text == "<ok/>"
     assert fake.sleeps == [7.0, 7.0]
     assert len(server.requests) == 3
 
 
-def test_retry_after_is_capped(server):
+def test_retry_after_is_capped(server, transport):
     server.serve("/oai", Reply(status=429, headers={"Retry-After": "86400"}), Reply(body="ok"))
     fake = FakeTime()
-    with client(fake, max_wait=30.0) as http:
+    with client(fake, transport, max_wait=30.0) as http:
         http.get(server.url + "/oai")
     assert fake.sleeps == [30.0]
 
@@ -82,10 +89,10 @@ def test_retry_after_http_date():
     assert parse_retry_after(None) is None
 
 
-def test_gives_up_after_max_retries_with_fetch_error(server):
+def test_gives_up_after_max_retries_with_fetch_error(server, transport):
     server.serve("/oai", Reply(body="down", status=503))
     fake = FakeTime()
-    with client(fake, max_retries=2) as http, pytest.raises(FetchError) as caught:
+    with client(fake, transport, max_retries=2) as http, pytest.raises(FetchError) as caught:
         http.get(server.url + "/oai", {"verb": "Identify"})
     assert caught.value.status == 503
     assert "gave up after 3 attempts" in caught.value.reason
@@ -94,27 +101,27 @@ def test_gives_up_after_max_retries_with_fetch_error(server):
     assert len(server.requests) == 3
 
 
-def test_client_errors_are_not_retried(server):
+def test_client_errors_are_not_retried(server, transport):
     server.serve("/missing", Reply(body="nope", status=404))
-    with client(FakeTime()) as http, pytest.raises(FetchError) as caught:
+    with client(FakeTime(), transport) as http, pytest.raises(FetchError) as caught:
         http.get(server.url + "/missing")
     assert (caught.value.status, caught.value.body) == (404, b"nope")
     assert len(server.requests) == 1
 
 
-def test_dropped_connection_is_retried(server):
+def test_dropped_connection_is_retried(server, transport):
     server.serve("/flaky", Reply(drop=True), Reply(body="ok"))
     fake = FakeTime()
-    with client(fake) as http:
+    with client(fake, transport) as http:
         assert http.get(server.url + "/flaky").text == "ok"
     assert fake.sleeps == [1.0]
 
 
-def test_connection_refused_becomes_fetch_error():
+def test_connection_refused_becomes_fetch_error(transport):
     with RecordedServer() as gone:
         url = gone.url + "/oai"
     fake = FakeTime()
-    with client(fake, max_retries=1) as http, pytest.raises(FetchError) as caught:
+    with client(fake, transport, max_retries=1) as http, pytest.raises(FetchError) as caught:
         http.get(url)
     assert caught.value.status is None
     assert "ConnectError" in str(caught.value)
