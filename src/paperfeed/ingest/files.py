@@ -1,4 +1,4 @@
-"""Papers from local files: generic JSON lines and BibTeX, plain or gzip (detected by magic bytes)."""
+"""Papers from local files: JSON lines and BibTeX, plain or gzip (detected by magic bytes)."""
 
 from __future__ import annotations
 
@@ -176,7 +176,11 @@ def _first_date(row: dict, keys: tuple[str, ...]) -> dt.datetime | None:
         if isinstance(value, str):
             try:  # the common ISO case, without dateutil
                 parsed = dt.datetime.fromisoformat(value.strip())
-                return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+                return (
+                    parsed.replace(tzinfo=dt.UTC)
+                    if parsed.tzinfo is None
+                    else parsed.astimezone(dt.UTC)
+                )
             except ValueError:
                 pass
         try:
@@ -205,7 +209,9 @@ def read_bibtex(path: str | os.PathLike[str], *, source: str = "bibtex") -> Sour
             "".join(strings) + chunk, append_middleware=[SeparateCoAuthors(), SplitNameParts()]
         )
         for block in library.failed_blocks:
-            yield SkippedRecord(f"{path}:{start}", f"malformed BibTeX entry ({type(block).__name__})")
+            yield SkippedRecord(
+                f"{path}:{start}", f"malformed BibTeX entry ({type(block).__name__})"
+            )
         for entry in library.entries:
             try:
                 yield Record(paper_from_bibtex(entry, source=source))

@@ -1,4 +1,4 @@
-"""LaTeX accents and braces (``{\\'a}``, ``\\"o``, ``\\ss``, ``{BERT}``) turned into plain Unicode text."""
+"""LaTeX accents and braces (``{\\'a}``, ``\\"o``, ``\\ss``, ``{BERT}``) as plain Unicode text."""
 
 from __future__ import annotations
 

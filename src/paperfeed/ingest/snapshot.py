@@ -1,4 +1,4 @@
-"""The arXiv bulk metadata snapshot (Kaggle ``arxiv-metadata-oai-snapshot.json``): one JSON object a line."""
+"""The arXiv bulk metadata snapshot (Kaggle ``arxiv-metadata-oai-snapshot.json``), JSON lines."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import logging
 import os
+import unicodedata
 from pathlib import Path
 
 import orjson
@@ -16,8 +17,6 @@ from paperfeed.ingest.latex import has_latex, latex_to_text
 from paperfeed.ingest.normalize import (
     InvalidRecord,
     arxiv_links,
-    clean_text,
-    optional_text,
     parse_arxiv_id,
     parse_datetime,
     split_authors,
@@ -54,7 +53,7 @@ def read_snapshot(
     with open_binary(path) as stream:
         for line in itertools.islice(stream, start_line, None):
             lineno += 1
-            if line.strip():
+            if not line.isspace():
                 try:
                     yield Record(parse_snapshot_line(line))
                 except InvalidRecord as error:
@@ -77,17 +76,17 @@ def parse_snapshot_line(line: bytes | str) -> Paper:
     if not raw_id or not isinstance(raw_id, str):
         raise InvalidRecord("missing id")
     arxiv_id, _ = parse_arxiv_id(raw_id)
-    title = clean_text(_text(row, "title"))
+    title = _text(row, "title")
     if not title:
         raise InvalidRecord("missing title")
-    abstract = clean_text(_text(row, "abstract"))
+    abstract = _text(row, "abstract")
     if not abstract:
         raise InvalidRecord("missing abstract")
 
     version, published, updated = _versions(row.get("versions"))
     if updated is None and row.get("update_date"):
         updated = _date(row["update_date"])
-    categories = (row.get("categories") or "").split()
+    categories = _text(row, "categories").split()
     abs_url, pdf_url = arxiv_links(arxiv_id, version)
     return Paper(
         id=arxiv_id,
@@ -99,10 +98,10 @@ def parse_snapshot_line(line: bytes | str) -> Paper:
         categories=categories,
         published=published,
         updated=updated,
-        doi=optional_text(row.get("doi")),
-        journal_ref=optional_text(row.get("journal-ref")),
-        comments=optional_text(row.get("comments")),
-        license=optional_text(row.get("license")),
+        doi=_text(row, "doi") or None,
+        journal_ref=_text(row, "journal-ref") or None,
+        comments=_text(row, "comments") or None,
+        license=_text(row, "license") or None,
         abs_url=abs_url,
         pdf_url=pdf_url,
         source=SOURCE,
@@ -110,10 +109,24 @@ def parse_snapshot_line(line: bytes | str) -> Paper:
 
 
 def _text(row: dict, key: str) -> str:
+    """`clean_text` of a string field, minus its regex (several times faster on long abstracts)."""
     value = row.get(key)
-    if value is not None and not isinstance(value, str):
+    if not value:
+        return ""
+    if not isinstance(value, str):
         raise InvalidRecord(f"{key} is not text")
-    return value or ""
+    return collapse_space(value)
+
+
+def collapse_space(text: str) -> str:
+    """Same result as `clean_text` for a str: NFC, whitespace runs to one space, stripped."""
+    if text.isascii():
+        text = text.replace("\n", " ")
+        if text.isprintable():  # no other whitespace than spaces left
+            while "  " in text:
+                text = text.replace("  ", " ")
+            return text.strip(" ")
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def _versions(versions: object) -> tuple[int | None, dt.datetime | None, dt.datetime | None]:
@@ -122,16 +135,16 @@ def _versions(versions: object) -> tuple[int | None, dt.datetime | None, dt.date
         return None, None, None
     if not isinstance(versions, list):
         raise InvalidRecord("versions is not a list")
-    numbered: list[tuple[int, str]] = []
-    for entry in versions:
-        try:
-            numbered.append((int(entry["version"].lstrip("v")), entry["created"]))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise InvalidRecord(f"bad version entry {entry!r}") from None
-    numbered.sort()
+    try:
+        numbered = [(int(v["version"].lstrip("v")), v["created"]) for v in versions]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InvalidRecord(f"bad versions {versions!r}"[:200]) from None
+    if len(numbered) > 1:
+        numbered.sort()
+        published = _date(numbered[0][1])
+        return numbered[-1][0], published, _date(numbered[-1][1])
     published = _date(numbered[0][1])
-    updated = _date(numbered[-1][1]) if len(numbered) > 1 else published
-    return numbered[-1][0], published, updated
+    return numbered[0][0], published, published
 
 
 def _date(text: str) -> dt.datetime | None:
@@ -156,11 +169,12 @@ def _authors(row: dict) -> list[str]:
     if parsed and isinstance(parsed, list):
         names = []
         for parts in parsed:
-            if not isinstance(parts, list) or not parts:
-                raise InvalidRecord("bad authors_parsed entry")
-            last, first, suffix = (*parts[:3], "", "")[:3]
-            name = " ".join(f"{first} {last} {suffix}".split())
-            if has_latex(name):
+            try:
+                last, first, suffix = parts[0], parts[1], parts[2]
+                name = f"{first} {last} {suffix}" if suffix else f"{first} {last}"
+            except (TypeError, IndexError, KeyError):
+                raise InvalidRecord(f"bad authors_parsed entry {parts!r}") from None
+            if "  " in name or "\n" in name or not first or has_latex(name):
                 name = latex_to_text(name)
             if name:
                 names.append(name)

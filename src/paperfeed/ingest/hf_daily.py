@@ -1,0 +1,204 @@
+"""Hugging Face daily papers: saved ``/api/daily_papers`` responses, JSON-lines dumps, the API."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import itertools
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+import orjson
+
+from paperfeed.ingest.base import Record, Source
+from paperfeed.ingest.files import open_binary
+from paperfeed.ingest.normalize import (
+    InvalidRecord,
+    arxiv_links,
+    clean_text,
+    parse_arxiv_id,
+    parse_datetime,
+    split_authors,
+)
+from paperfeed.models import Paper, SkippedRecord, Submission
+
+log = logging.getLogger(__name__)
+
+SOURCE = "hf-daily"
+
+
+def read_hf_daily(path: str | os.PathLike[str], *, day: dt.date | None = None) -> Source:
+    """Records (paper + submission) of a saved daily-papers file, plain or gzip.
+
+    Either one API response (a JSON list of items, or ``{"date", "data": [...]}``) or JSON lines
+    of items with ``file_date``. Items without their own submission date are put on `day`, else on
+    the item's ``file_date``, else on the date in the file name (``2024-12-11.json``).
+    """
+    day = day or _date_in_name(path)
+    with open_binary(path) as stream:
+        first = stream.readline()
+        try:
+            head = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            head = None
+        if isinstance(head, dict) and "paper" in head:  # JSON lines, one item each
+            yield from _items_of_lines(path, first, stream, day)
+            return
+        document = first + stream.read()
+    try:
+        obj = orjson.loads(document)
+    except orjson.JSONDecodeError as error:
+        yield SkippedRecord(str(path), f"invalid JSON: {error}")
+        return
+    yield from iter_hf_daily_items(obj, day=day, location=str(path))
+
+
+def iter_hf_daily_items(obj: object, *, day: dt.date | None = None, location: str = "") -> Source:
+    """Records of a loaded ``/api/daily_papers`` response (a list, or a dict with ``data``)."""
+    if isinstance(obj, dict):
+        if day is None and isinstance(obj.get("date"), str):
+            day = _iso_date(obj["date"])
+        obj = obj.get("data")
+    if not isinstance(obj, list):
+        yield SkippedRecord(location, "not a list of daily papers")
+        return
+    for index, item in enumerate(obj):
+        yield _parse(item, day, f"{location}#item {index}")
+
+
+def fetch_hf_daily(
+    date: dt.date | str,
+    *,
+    endpoint: str = "https://huggingface.co",
+    client: httpx.Client | None = None,
+) -> Source:
+    """Records of the live ``GET /api/daily_papers?date=YYYY-MM-DD`` (raises httpx errors)."""
+    day = date if isinstance(date, dt.date) else dt.date.fromisoformat(date)
+    url = f"{endpoint.rstrip('/')}/api/daily_papers"
+    owned = client is None
+    client = client or httpx.Client(timeout=30.0, follow_redirects=True)
+    try:
+        response = client.get(url, params={"date": day.isoformat()})
+        response.raise_for_status()
+        obj = response.json()
+    finally:
+        if owned:
+            client.close()
+    log.info("hf daily %s: %d items", day, len(obj) if isinstance(obj, list) else -1)
+    yield from iter_hf_daily_items(obj, day=day, location=str(response.url))
+
+
+def _items_of_lines(
+    path: str | os.PathLike[str], first: bytes, rest: Iterable[bytes], day: dt.date | None
+) -> Source:
+    for lineno, line in enumerate(itertools.chain([first], rest), 1):
+        if line.isspace() or not line:
+            continue
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            yield SkippedRecord(f"{path}:{lineno}", f"invalid JSON: {error}")
+            continue
+        yield _parse(item, day, f"{path}:{lineno}")
+
+
+def _parse(item: object, day: dt.date | None, location: str) -> Record | SkippedRecord:
+    try:
+        return _record(_as_item(item), day)
+    except InvalidRecord as error:
+        return SkippedRecord(location, str(error))
+
+
+def _as_item(item: object) -> dict:
+    """The item as a dict; some saved responses hold Python reprs (``"{'paper': ...}"``)."""
+    if isinstance(item, str):
+        try:
+            item = ast.literal_eval(item)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise InvalidRecord("unreadable item (neither JSON nor a Python literal)") from None
+    if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
+        raise InvalidRecord("item without a paper")
+    return item
+
+
+def _record(item: dict, day: dt.date | None) -> Record:
+    paper = item["paper"]
+    if isinstance(item.get("file_date"), str):
+        day = _iso_date(item["file_date"])
+    raw_id = paper.get("id")
+    if not isinstance(raw_id, str) or not raw_id:
+        raise InvalidRecord("missing paper id")
+    arxiv_id, version = parse_arxiv_id(raw_id)
+    title = clean_text(paper.get("title") or item.get("title"))
+    if not title:
+        raise InvalidRecord("missing title")
+    abstract = clean_text(paper.get("summary") or item.get("summary"))
+    if not abstract:
+        raise InvalidRecord("missing abstract")
+    abs_url, pdf_url = arxiv_links(arxiv_id, version)
+    record = Paper(
+        id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        version=version,
+        authors=split_authors(paper.get("authors")),
+        published=parse_datetime(paper.get("publishedAt")),
+        abs_url=abs_url,
+        pdf_url=pdf_url,
+        source=SOURCE,
+    )
+    return Record(paper=record, submission=_submission(item, arxiv_id, day))
+
+
+def _submission(item: dict, paper_id: str, day: dt.date | None) -> Submission:
+    """When, by whom and with how many upvotes the paper was put on the daily page.
+
+    Newer responses say ``paper.submittedOnDailyAt``/``submittedOnDailyBy``; older ones only have
+    the item's ``publishedAt`` (the submission time) and ``submittedBy``.
+    """
+    paper = item["paper"]
+    on_daily = parse_datetime(paper.get("submittedOnDailyAt") or item.get("submittedOnDailyAt"))
+    listed = parse_datetime(item.get("publishedAt"))
+    if on_daily is not None:
+        day, submitted_at = on_daily.date(), on_daily
+    elif day is not None:
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        submitted_at = listed if listed is not None and listed.date() == day else midnight
+    elif listed is not None:
+        day, submitted_at = listed.date(), listed
+    else:
+        raise InvalidRecord("no submission date")
+    upvotes = paper.get("upvotes")
+    return Submission(
+        paper_id=paper_id,
+        day=day,
+        submitted_at=submitted_at,
+        submitter=_submitter(paper.get("submittedOnDailyBy") or item.get("submittedBy")),
+        imported_upvotes=upvotes if isinstance(upvotes, int) and upvotes > 0 else 0,
+        source=SOURCE,
+    )
+
+
+def _submitter(user: object) -> str | None:
+    if not isinstance(user, dict):
+        return None
+    name = user.get("user") or user.get("name") or user.get("fullname")
+    return (clean_text(str(name)) or None) if name else None
+
+
+def _date_in_name(path: str | os.PathLike[str]) -> dt.date | None:
+    stem = Path(path).name.split(".")[0]
+    try:
+        return dt.date.fromisoformat(stem)
+    except ValueError:
+        return None
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise InvalidRecord(f"unreadable date {text!r}") from None
