@@ -315,3 +315,11 @@ def test_latex_accents_in_author_names_are_decoded(server, http):
     server.serve("/oai", accented)
     papers = records(harvest(server.url + "/oai", client=http))
     assert papers[1].authors == ["Luis B. Castro", "Edilberto O. Silvá"]
+
+
+def test_record_without_metadata_is_skipped(server, http):
+    bare = "<record><header><identifier>oai:arXiv.org:1701.00001</identifier></header></record>"
+    server.serve("/oai", HEP_EX.replace("<ListRecords>", "<ListRecords>" + bare))
+    items = list(harvest(server.url + "/oai", client=http))
+    assert [s.reason for s in items if isinstance(s, SkippedRecord)] == ["record without metadata"]
+    assert len(records(items)) == 3

@@ -148,9 +148,9 @@ def parse_record(element: etree._Element, *, location: str) -> Record | SkippedR
         return SkippedRecord(location, DELETED)
     try:
         metadata = element.find("oai:metadata", _NS)
-        if metadata is None or len(metadata) == 0:
+        body = None if metadata is None else next(metadata.iterchildren(etree.Element), None)
+        if body is None:
             raise InvalidRecord("record without metadata")
-        body = metadata[0]
         if body.tag == f"{{{ARXIV}}}arXiv":
             paper = _paper_from_arxiv(body)
         elif body.tag == f"{{{ARXIV_RAW}}}arXivRaw":
