@@ -36,6 +36,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     arxiv_delay: float = 3.0  # seconds between arXiv requests, as arXiv asks
     hf_endpoint: str = "https://huggingface.co"
+    shared_dir: Path | None = None  # a checkout's ../shared: real sample data for `bootstrap`
 
     @property
     def sqlite_path(self) -> Path:
@@ -98,5 +99,6 @@ def load_settings(**overrides: object) -> Settings:
         smtp=smtp,
         arxiv_delay=float(_env("ARXIV_DELAY") or defaults.arxiv_delay),
         hf_endpoint=_env("HF_ENDPOINT") or defaults.hf_endpoint,
+        shared_dir=Path(shared) if (shared := _env("SHARED_DIR")) else None,
     )
     return settings.with_overrides(**overrides)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import click
 
+from paperfeed.cli.bootstrap import bootstrap
 from paperfeed.cli.context import pass_feed
 from paperfeed.cli.ingest import ingest
+from paperfeed.cli.search import index, search, similar
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
 
@@ -46,3 +48,7 @@ def stats(feed: PaperFeed, as_json: bool) -> None:
 
 
 main.add_command(ingest)
+main.add_command(bootstrap)
+main.add_command(search)
+main.add_command(similar)
+main.add_command(index)

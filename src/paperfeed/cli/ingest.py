@@ -18,8 +18,17 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 def _run(feed: PaperFeed, description: str, source: Source, *, as_json: bool = False) -> None:
     with progress_bar(description) as advance:
-        report = feed.ingest(source, on_progress=advance)
+        report = feed.ingest(source, on_progress=advance, index_keywords=False)
+    catch_up_keyword_index(feed)
     _print_report(report, as_json)
+
+
+def catch_up_keyword_index(feed: PaperFeed) -> None:
+    """Index new papers for keyword search, with a progress bar when there is work."""
+    pending = feed.store.pending_keyword_rows()
+    if pending:
+        with progress_bar("keyword index", total=pending) as advance:
+            feed.store.catch_up_keyword_index(on_progress=advance)
 
 
 def _print_report(report: IngestReport, as_json: bool) -> None:

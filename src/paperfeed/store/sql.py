@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -21,7 +22,11 @@ from paperfeed.merge import merge_papers, with_sources
 from paperfeed.models import FeedItem, Paper, Submission, User
 from paperfeed.store import rows
 from paperfeed.store.migrations import Migration, apply_migrations
-from paperfeed.store.schema import ingest_state, papers, submissions, users, votes
+from paperfeed.store.schema import embeddings, ingest_state, papers, submissions, users, votes
+from paperfeed.store.subscriptions import SubscriptionStoreMixin
+
+if TYPE_CHECKING:
+    from paperfeed.search.query import Query
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-class SqlStore:
+class SqlStore(SubscriptionStoreMixin):
     """Papers, community data and ingest state in one SQL database."""
 
     migrations: Sequence[Migration] = ()
@@ -367,6 +372,148 @@ class SqlStore:
         with self.engine.connect() as conn:
             return set(conn.execute(stmt).scalars())
 
+    # -- search: keyword side (backends implement) and embedding rows -----------------------
+
+    def pending_keyword_rows(self) -> int:
+        """Papers stored but not yet in the keyword index (0 where the backend indexes on write)."""
+        return 0
+
+    def catch_up_keyword_index(
+        self, *, batch_size: int = 5000, on_progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Bring the keyword index up to date with the papers table; returns papers added."""
+        return 0
+
+    def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
+        """Keys of visible papers matching the query's words, best first, with their scores."""
+        raise NotImplementedError
+
+    def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
+        """The `keys` passing the query's filters, required phrases and exclusions (not hidden)."""
+        raise NotImplementedError
+
+    def list_keys(self, query: Query, limit: int, offset: int = 0) -> tuple[list[int], int]:
+        """Papers passing the query's filters (no words), newest or most upvoted first, and
+        how many pass in all."""
+        raise NotImplementedError
+
+    def sort_keys(self, keys: Sequence[int], sort: str) -> list[int]:
+        """`keys` ordered by "date" (newest first) or "upvotes" (most first); ties keep order."""
+        column = papers.c.upvotes if sort == "upvotes" else papers.c.published
+        values: dict[int, Any] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 900):
+                chunk = list(keys[start : start + 900])
+                stmt = sa.select(papers.c.key, column).where(papers.c.key.in_(chunk))
+                values.update({row[0]: row[1] for row in conn.execute(stmt)})
+        present = [k for k in keys if k in values]
+        dated = [k for k in present if values[k] is not None]
+        undated = [k for k in present if values[k] is None]
+        return sorted(dated, key=lambda k: values[k], reverse=True) + undated
+
+    def embedding_candidates(
+        self,
+        model: str,
+        *,
+        after_key: int = 0,
+        modified_since: dt.datetime | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[int, str, str, str | None]]:
+        """Papers that may need a new `model` embedding: none yet, another model's, or modified
+        since `modified_since`: (key, title, abstract, stored text_hash), by key > `after_key`."""
+        stmt = (
+            sa.select(papers.c.key, papers.c.title, papers.c.abstract, embeddings.c.text_hash)
+            .select_from(papers.outerjoin(embeddings, embeddings.c.paper_key == papers.c.key))
+            .where(papers.c.key > after_key, _stale_embedding(model, modified_since))
+            .order_by(papers.c.key)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (row.key, row.title, row.abstract, row.text_hash or None)
+                for row in conn.execute(stmt)
+            ]
+
+    def count_embedding_candidates(
+        self, model: str, *, modified_since: dt.datetime | None = None
+    ) -> int:
+        """How many papers embedding_candidates() would list."""
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(papers.outerjoin(embeddings, embeddings.c.paper_key == papers.c.key))
+            .where(_stale_embedding(model, modified_since))
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one()
+
+    def save_embeddings(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
+        """Store (key, text_hash, vector) for `model`, replacing older ones; each row gets the
+        next `seq`. Returns the last seq written (0 when nothing was)."""
+        if not items:
+            return self.embedding_status(model)[1]
+        with self.transaction() as conn:
+            last = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(embeddings.c.seq), 0))
+            ).scalar_one()
+            keys = [key for key, _, _ in items]
+            for start in range(0, len(keys), 900):
+                conn.execute(
+                    embeddings.delete().where(embeddings.c.paper_key.in_(keys[start : start + 900]))
+                )
+            values = [
+                {
+                    "paper_key": key,
+                    "model": model,
+                    "text_hash": text_hash,
+                    "vector": np.asarray(vector, dtype=np.float32).tobytes(),
+                    "seq": last + i,
+                }
+                for i, (key, text_hash, vector) in enumerate(items, start=1)
+            ]
+            conn.execute(embeddings.insert(), values)
+        return last + len(items)
+
+    def embeddings_since(
+        self, model: str, seq: int, batch_size: int = 5000
+    ) -> Iterator[tuple[int, np.ndarray, int]]:
+        """(key, vector, seq) of `model` embeddings written after `seq`, in seq order."""
+        while True:
+            stmt = (
+                sa.select(embeddings.c.paper_key, embeddings.c.vector, embeddings.c.seq)
+                .where(embeddings.c.model == model, embeddings.c.seq > seq)
+                .order_by(embeddings.c.seq)
+                .limit(batch_size)
+            )
+            with self.engine.connect() as conn:
+                batch = conn.execute(stmt).all()
+            for key, blob, row_seq in batch:
+                yield key, np.frombuffer(blob, dtype=np.float32), row_seq
+            if len(batch) < batch_size:
+                return
+            seq = batch[-1][2]
+
+    def embedding_status(self, model: str) -> tuple[int, int]:
+        """(how many `model` embeddings are stored, the highest seq among them; 0 if none)."""
+        stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(embeddings.c.seq), 0)).where(
+            embeddings.c.model == model
+        )
+        with self.engine.connect() as conn:
+            count, top = conn.execute(stmt).one()
+        return int(count), int(top)
+
+    def get_embeddings(self, model: str, keys: Sequence[int]) -> dict[int, tuple[np.ndarray, str]]:
+        """key -> (vector, text_hash) of the stored `model` embeddings of `keys`."""
+        found: dict[int, tuple[np.ndarray, str]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 900):
+                chunk = list(keys[start : start + 900])
+                stmt = sa.select(
+                    embeddings.c.paper_key, embeddings.c.vector, embeddings.c.text_hash
+                ).where(embeddings.c.model == model, embeddings.c.paper_key.in_(chunk))
+                for key, blob, text_hash in conn.execute(stmt):
+                    found[key] = (np.frombuffer(blob, dtype=np.float32), text_hash)
+        return found
+
     # -- ingest state ------------------------------------------------------------------------
 
     def get_state(self, key: str) -> str | None:
@@ -422,6 +569,13 @@ class SqlStore:
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return all(old[k] == new[k] for k in new if k not in ("modified_at", "field_sources", "source"))
+
+
+def _stale_embedding(model: str, modified_since: dt.datetime | None) -> sa.ColumnElement[bool]:
+    stale = [embeddings.c.paper_key.is_(None), embeddings.c.model != model]
+    if modified_since is not None:
+        stale.append(papers.c.modified_at >= modified_since)
+    return sa.or_(*stale)
 
 
 def _as_date(value: object) -> dt.date | None:
