@@ -8,6 +8,7 @@ from typing import Any
 
 import feedparser
 
+from paperfeed.errors import NotFound
 from paperfeed.ingest.base import Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.normalize import (
@@ -28,7 +29,7 @@ EMPTY_PAGE_RETRIES = 2  # the API now and then answers a page with no entries; a
 ID_CHUNK = 100  # ids per request in fetch_ids()
 
 
-class UnknownPaper(LookupError):
+class UnknownPaper(NotFound, LookupError):
     """arXiv has no paper with this id (never had one, or it was withdrawn from the index)."""
 
     def __init__(self, message: str, ids: Sequence[str] = ()) -> None:

@@ -13,6 +13,8 @@ from typing import Self
 
 import httpx
 
+from paperfeed.errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = "paperfeed/0.1 (self-hosted daily papers; https://github.com/paperfeed)"
@@ -21,7 +23,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 Params = Mapping[str, str | int | float | None]
 
 
-class FetchError(Exception):
+class FetchError(Unavailable):
     """A request that failed for good: after retries, or with a status that retrying cannot fix.
 
     ``status`` and ``body`` are set when the server answered (e.g. arXiv's 400 with an Atom error);
