@@ -1,0 +1,117 @@
+"""Keyword search and search filters on SQLite: FTS5 MATCH expressions built from a Query.
+
+Every user word goes into the MATCH as a quoted FTS string, so FTS syntax typed by a user is
+plain text here; the tokenizer (porter, unicode61, diacritics removed) splits hyphenated words
+into phrases ("self-supervised" matches "self supervised"), folds case and accents and stems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paperfeed.search.query import Query
+from paperfeed.store.schema import papers
+
+# bm25 weights of the FTS columns (title, abstract, authors), tuned on CACM (bench/relevance.py).
+BM25_WEIGHTS = (4.0, 1.0, 2.0)
+_MAX_NAME_TOKENS = 6
+
+_fts = sa.table("papers_fts", sa.column("rowid"))
+_FTS_TABLE = sa.literal_column("papers_fts")
+
+
+def fts_string(text: str) -> str:
+    """`text` as one FTS5 string (a phrase of its tokens), safe whatever it contains."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def match_expression(query: Query) -> str | None:
+    """The ranking MATCH: any of the words, all required phrases, none of the excluded."""
+    optional = [fts_string(t) for t in query.terms]
+    optional += [fts_string(p) + "*" for p in query.prefixes]
+    parts = ["(" + " OR ".join(optional) + ")"] if optional else []
+    parts += [fts_string(phrase) for phrase in query.required]
+    if not parts:
+        return None
+    expression = " AND ".join(parts)
+    excluded = _any_of(query.excluded)
+    return f"({expression}) NOT {excluded}" if excluded else expression
+
+
+def author_expression(name: str) -> str | None:
+    """Tokens of `name` near each other in the authors column; initials match as prefixes."""
+    tokens = [t for t in re.findall(r"\w+", name) if t.strip("_")][:_MAX_NAME_TOKENS]
+    if not tokens:
+        return None
+    quoted = [fts_string(t) + ("*" if len(t) == 1 else "") for t in tokens]
+    if len(quoted) == 1:
+        return f"authors : {quoted[0]}"
+    return f"authors : NEAR({' '.join(quoted)}, {len(quoted)})"
+
+
+def _any_of(texts: Sequence[str]) -> str | None:
+    return "(" + " OR ".join(fts_string(t) for t in texts) + ")" if texts else None
+
+
+def _fts_keys(expression: str) -> sa.Select:
+    return sa.select(_fts.c.rowid).where(_FTS_TABLE.op("MATCH")(expression))
+
+
+def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[sa.ColumnElement]:
+    """WHERE conditions on `papers` for the query's filters; hidden papers never pass.
+
+    With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
+    did not come from the keyword MATCH, e.g. nearest neighbours or plain listings).
+    """
+    conditions: list[sa.ColumnElement] = [papers.c.hidden == sa.false()]
+    if query.empty_range:
+        conditions.append(sa.false())
+    if query.date_from:
+        conditions.append(papers.c.published >= _midnight(query.date_from))
+    if query.date_to:
+        conditions.append(papers.c.published < _midnight(query.date_to + dt.timedelta(days=1)))
+    if query.categories:
+        padded = " " + papers.c.categories + " "
+        options = []
+        for category in query.categories:
+            if "." in category:
+                options.append(padded.like(f"% {category} %"))
+            else:  # an archive: cs matches cs.CL, cs.LG...; hep-th matches itself
+                options += [padded.like(f"% {category}.%"), padded.like(f"% {category} %")]
+        conditions.append(sa.or_(*options))
+    authors = [e for e in map(author_expression, query.authors) if e]
+    if authors:
+        conditions.append(papers.c.key.in_(_fts_keys(" AND ".join(authors))))
+    if text_constraints:
+        if query.required:
+            required = " AND ".join(fts_string(p) for p in query.required)
+            conditions.append(papers.c.key.in_(_fts_keys(required)))
+        excluded = _any_of(query.excluded)
+        if excluded:
+            conditions.append(papers.c.key.not_in(_fts_keys(excluded)))
+    return conditions
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int, float]]:
+    """BM25-ranked (key, score) of visible papers matching the query, best first."""
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    score = sa.func.bm25(_FTS_TABLE, *(sa.literal_column(repr(w)) for w in BM25_WEIGHTS))
+    stmt = (
+        sa.select(papers.c.key, score.label("score"))
+        .select_from(_fts.join(papers, papers.c.key == _fts.c.rowid))
+        .where(_FTS_TABLE.op("MATCH")(expression), *filter_conditions(query))
+        .order_by(score, papers.c.key)
+        .limit(limit)
+    )
+    return [(row.key, -float(row.score)) for row in conn.execute(stmt)]
