@@ -33,6 +33,9 @@ class Settings:
     trending_gravity: float = 1.8
     trending_window_days: int = 7
     digest_hour: int | None = None  # hour (UTC) at which `serve` sends the daily digest itself
+    digest_max_failures: int = 3  # permanent delivery failures in a row before an address is dropped
+    digest_retry_attempts: int = 3  # tries per message on temporary (4xx) SMTP failures
+    digest_retry_delay: float = 5.0  # seconds before the first retry; doubles each time
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     arxiv_delay: float = 3.0  # seconds between arXiv requests, as arXiv asks
     hf_endpoint: str = "https://huggingface.co"
@@ -96,6 +99,9 @@ def load_settings(**overrides: object) -> Settings:
         trending_gravity=float(_env("TRENDING_GRAVITY") or defaults.trending_gravity),
         trending_window_days=_int("TRENDING_WINDOW_DAYS") or defaults.trending_window_days,
         digest_hour=_int("DIGEST_HOUR"),
+        digest_max_failures=_int("DIGEST_MAX_FAILURES") or defaults.digest_max_failures,
+        digest_retry_attempts=_int("DIGEST_RETRY_ATTEMPTS") or defaults.digest_retry_attempts,
+        digest_retry_delay=float(_env("DIGEST_RETRY_DELAY") or defaults.digest_retry_delay),
         smtp=smtp,
         arxiv_delay=float(_env("ARXIV_DELAY") or defaults.arxiv_delay),
         hf_endpoint=_env("HF_ENDPOINT") or defaults.hf_endpoint,

@@ -13,6 +13,7 @@ from paperfeed.ingest.runner import ProgressCallback, run_ingest
 from paperfeed.store import SqlStore, open_store
 
 if TYPE_CHECKING:
+    from paperfeed.digest.service import DigestService
     from paperfeed.models import Paper
     from paperfeed.search.service import SearchResults, SearchService
 
@@ -103,6 +104,15 @@ class PaperFeed:
         if rebuild:
             self.search_service.rebuild_index()
         return self.search_service.index(on_progress=on_progress)
+
+    # -- digests -----------------------------------------------------------------------------
+
+    @cached_property
+    def digest(self) -> DigestService:
+        """Subscriptions and the e-mail digest (see paperfeed.digest.service)."""
+        from paperfeed.digest.service import DigestService
+
+        return DigestService(self)
 
     def stats(self) -> dict[str, int]:
         return self.store.stats()

@@ -10,6 +10,7 @@ import click
 
 from paperfeed.cli.bootstrap import bootstrap
 from paperfeed.cli.context import pass_feed
+from paperfeed.cli.digest import digest
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.search import index, search, similar
 from paperfeed.config import load_settings
@@ -52,3 +53,4 @@ main.add_command(bootstrap)
 main.add_command(search)
 main.add_command(similar)
 main.add_command(index)
+main.add_command(digest)

@@ -90,3 +90,47 @@ ingest_state = sa.Table(
 )
 
 CORE_TABLES = (papers, users, submissions, votes, embeddings, ingest_state)
+
+# -- e-mail digests (paperfeed.digest) ------------------------------------------------------
+
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),  # lower-cased
+    sa.Column("status", sa.String(16), nullable=False),  # pending|active|unsubscribed|bounced
+    sa.Column("prefs", sa.JSON, nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("confirmed_at", sa.DateTime),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_subscribers_status", "status"),
+)
+
+digest_outbox = sa.Table(
+    "digest_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=False),
+    sa.Column("digest_date", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending|sending|sent|failed|skipped
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("message_id", sa.String(255)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+    sa.UniqueConstraint("subscriber_id", "digest_date", name="uq_digest_outbox_subscriber_date"),
+    sa.Index("ix_digest_outbox_date_status", "digest_date", "status"),
+)
+
+digest_sent_papers = sa.Table(
+    "digest_sent_papers",
+    metadata,
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
+    sa.Column("paper_id", sa.String(64), primary_key=True),
+    sa.Column("digest_date", sa.Date, nullable=False),
+    sa.Index("ix_digest_sent_papers_paper", "paper_id"),
+)
+
+DIGEST_TABLES = (subscribers, digest_outbox, digest_sent_papers)

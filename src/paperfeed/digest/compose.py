@@ -1,0 +1,418 @@
+"""What goes into each subscriber's digest for a date.
+
+A digest covers one feed day (daily subscribers) or the seven days ending on it (weekly).
+Its papers are the period's submissions and new arXiv listings ("candidates"):
+
+* personal picks, ranked by how close each candidate is to the subscriber's interests: every
+  saved search (embedded as a query) and every recently upvoted paper of the linked account is
+  one interest vector; a candidate's score is its best cosine similarity to any of them. All
+  subscribers of a batch are scored with one matrix product (interests x candidates).
+  Papers by a followed author (names matched case- and accent-insensitively) come first.
+* the period's trending papers (feed.rank_trending as of the end of the period) fill the rest.
+
+Category filters apply to both; papers the subscriber upvoted or was sent in an earlier digest
+are never picked. Every paper carries a short reason shown in the e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from paperfeed import feed as feeds
+from paperfeed.digest.models import Preferences, Subscriber
+from paperfeed.models import Paper
+from paperfeed.store import SqlStore
+
+log = logging.getLogger(__name__)
+
+PERSONAL = ("search", "author", "upvoted")
+TRENDING = "trending"
+
+
+class VectorSource(Protocol):
+    """What composing needs from search (PaperFeed.search_service)."""
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def vectors_for(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeOptions:
+    min_similarity: float = 0.35  # cosine below which a paper is not a personal pick
+    trending_reserve: int = 3  # slots kept for trending papers (at most half the digest)
+    upvotes_per_user: int = 20  # recent upvotes used as interests
+    chunk: int = 4096  # subscribers scored per matrix product
+    max_candidates: int = 5000  # new arXiv listings considered per period
+
+
+DEFAULT_OPTIONS = ComposeOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    paper: Paper
+    kind: str  # "search", "author", "upvoted" or "trending"
+    reason: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    subscriber: Subscriber
+    date: dt.date  # the digest date (the last day covered)
+    start: dt.date  # the first day covered
+    picks: list[Pick] = field(default_factory=list)  # personal picks, best first
+    trending: list[Pick] = field(default_factory=list)
+
+    @property
+    def paper_ids(self) -> list[str]:
+        return [p.paper.id for p in (*self.picks, *self.trending)]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.picks and not self.trending
+
+
+def period_for(prefs: Preferences, date: dt.date) -> dt.date:
+    """First day covered by a digest of `date`."""
+    return date - dt.timedelta(days=6) if prefs.frequency == "weekly" else date
+
+
+def is_due(prefs: Preferences, date: dt.date) -> bool:
+    """Daily digests go out every day; weekly ones with the digest of each Sunday (the
+    ISO week Monday to Sunday)."""
+    return prefs.frequency == "daily" or date.isoweekday() == 7
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case, accents and punctuation dropped, spaces collapsed: "J. Müller" -> "j muller"."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    letters = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.split())
+
+
+def category_allows(categories: tuple[str, ...], paper_categories: Sequence[str]) -> bool:
+    """No filter, a paper of unknown category, or one matching a category or archive ("cs")."""
+    if not categories or not paper_categories:
+        return True
+    return any(pc == c or pc.startswith(c + ".") for c in categories for pc in paper_categories)
+
+
+@dataclass(slots=True)
+class Candidates:
+    """The papers of one period, with their vectors and indexes for matching."""
+
+    start: dt.date
+    end: dt.date
+    papers: list[Paper]
+    trending: list[tuple[int, int]]  # (index into papers, upvotes), best first
+    matrix: np.ndarray  # (len(papers), dim) float32; zero rows for papers without a vector
+    by_author: dict[str, list[int]] = field(default_factory=dict)
+    index: dict[str, int] = field(default_factory=dict)
+    _category_masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+
+    def category_mask(self, categories: tuple[str, ...]) -> np.ndarray:
+        mask = self._category_masks.get(categories)
+        if mask is None:
+            mask = np.fromiter(
+                (category_allows(categories, p.categories) for p in self.papers),
+                dtype=bool,
+                count=len(self.papers),
+            )
+            self._category_masks[categories] = mask
+        return mask
+
+
+def load_candidates(
+    store: SqlStore,
+    start: dt.date,
+    end: dt.date,
+    *,
+    vectors: VectorSource | None,
+    gravity: float,
+    options: ComposeOptions = DEFAULT_OPTIONS,
+) -> Candidates:
+    """The period's visible submissions and new listings, trending ranked as of its end."""
+    items = store.feed(start, end, sort="upvotes", limit=100_000)
+    as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    ranked = feeds.rank_trending(items, now=as_of, gravity=gravity, limit=len(items))
+    papers: list[Paper] = [t.item.paper for t in ranked]
+    index = {p.id: i for i, p in enumerate(papers)}
+    trending = [(i, t.item.upvotes) for i, t in enumerate(ranked)]
+    for paper in store.papers_published_between(start, end, limit=options.max_candidates):
+        if paper.id not in index:
+            index[paper.id] = len(papers)
+            papers.append(paper)
+    by_author: dict[str, list[int]] = defaultdict(list)
+    for i, paper in enumerate(papers):
+        for name in paper.authors:
+            by_author[normalize_name(name)].append(i)
+    matrix = _matrix([p.id for p in papers], vectors)
+    return Candidates(start, end, papers, trending, matrix, dict(by_author), index)
+
+
+def _matrix(paper_ids: list[str], vectors: VectorSource | None) -> np.ndarray:
+    found = vectors.vectors_for(paper_ids) if vectors is not None and paper_ids else {}
+    dim = len(next(iter(found.values()))) if found else 1
+    matrix = np.zeros((len(paper_ids), dim), dtype=np.float32)
+    for i, paper_id in enumerate(paper_ids):
+        vector = found.get(paper_id)
+        if vector is not None:
+            matrix[i] = vector
+    if paper_ids and len(found) < len(paper_ids):
+        log.info(
+            "%d of %d candidate papers have no vector yet",
+            len(paper_ids) - len(found),
+            len(paper_ids),
+        )
+    return matrix
+
+
+@dataclass(slots=True)
+class _Interests:
+    """Interest vectors of a batch of subscribers, stacked, with what each one stands for."""
+
+    matrix: np.ndarray  # (rows, dim)
+    starts: np.ndarray  # first row of each subscriber with interests
+    owners: np.ndarray  # batch position of each of those subscribers
+    reasons: list[tuple[str, str]]  # (kind, reason) per row
+
+
+class Composer:
+    """Composes the digests of one period for any number of subscribers."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        candidates: Candidates,
+        vectors: VectorSource | None,
+        options: ComposeOptions = DEFAULT_OPTIONS,
+        *,
+        query_cache: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.store = store
+        self.candidates = candidates
+        self.vectors = vectors
+        self.options = options
+        self._queries = query_cache if query_cache is not None else {}
+
+    def compose(self, date: dt.date, subscribers: Sequence[Subscriber]) -> list[Digest]:
+        digests: list[Digest] = []
+        for begin in range(0, len(subscribers), self.options.chunk):
+            digests.extend(
+                self._compose_batch(date, subscribers[begin : begin + self.options.chunk])
+            )
+        return digests
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    def _compose_batch(self, date: dt.date, batch: Sequence[Subscriber]) -> list[Digest]:
+        cands = self.candidates
+        n, m = len(batch), len(cands.papers)
+        if m == 0:
+            return [Digest(s, date, cands.start) for s in batch]
+        upvoted = self._upvoted(batch)
+        scores = np.full((n, m), -np.inf, dtype=np.float32)
+        interests = self._interests(batch, upvoted)
+        sims: np.ndarray | None = None
+        if len(interests.starts):
+            sims = interests.matrix @ cands.matrix.T  # (rows, m): the one matrix product
+            best = np.maximum.reduceat(sims, interests.starts, axis=0)
+            best[best < self.options.min_similarity] = -np.inf
+            scores[interests.owners] = best
+        author_reasons = self._follow_authors(batch, scores)
+        blocked = self._blocked(batch, upvoted)
+        for pos, subscriber in enumerate(batch):
+            mask = cands.category_mask(subscriber.prefs.categories)
+            if not mask.all():
+                scores[pos, ~mask] = -np.inf
+            for c in blocked.get(pos, ()):
+                scores[pos, c] = -np.inf
+        top = min(max(s.prefs.max_papers for s in batch), m)
+        order = (
+            np.argpartition(-scores, top - 1, axis=1)[:, :top]
+            if top < m
+            else np.tile(np.arange(m), (n, 1))
+        )
+        row_of = {
+            int(owner): (int(start), int(end)) for owner, start, end in _segments(interests, sims)
+        }
+        digests = []
+        for pos, subscriber in enumerate(batch):
+            chosen = [int(c) for c in order[pos] if np.isfinite(scores[pos, c])]
+            chosen.sort(key=lambda c: (-scores[pos, c], cands.papers[c].id))
+            digests.append(
+                self._digest(
+                    date,
+                    pos,
+                    subscriber,
+                    chosen,
+                    scores,
+                    sims,
+                    row_of,
+                    author_reasons,
+                    blocked,
+                    interests,
+                )
+            )
+        return digests
+
+    def _digest(
+        self,
+        date: dt.date,
+        pos: int,
+        subscriber: Subscriber,
+        chosen: list[int],
+        scores: np.ndarray,
+        sims: np.ndarray | None,
+        row_of: dict[int, tuple[int, int]],
+        author_reasons: dict[tuple[int, int], str],
+        blocked: dict[int, set[int]],
+        interests: _Interests,
+    ) -> Digest:
+        cands = self.candidates
+        n = subscriber.prefs.max_papers
+        mask = cands.category_mask(subscriber.prefs.categories)
+        gone = blocked.get(pos, set())
+        trending_ok = [(c, up) for c, up in cands.trending if mask[c] and c not in gone]
+        reserve = min(self.options.trending_reserve, n // 2, len(trending_ok))
+        chosen = chosen[: n - reserve]
+        picks = []
+        for c in chosen:
+            author = author_reasons.get((pos, c))
+            if author is not None:
+                picks.append(
+                    Pick(cands.papers[c], "author", f"by an author you follow: {author}", 1.0)
+                )
+                continue
+            start, end = row_of[pos]
+            row = start + int(np.argmax(sims[start:end, c]))  # type: ignore[index]
+            kind, reason = interests.reasons[row]
+            picks.append(Pick(cands.papers[c], kind, reason, float(scores[pos, c])))
+        taken = set(chosen)
+        trending = [
+            Pick(
+                cands.papers[c], TRENDING, _trending_reason(up, cands.start != cands.end), float(up)
+            )
+            for c, up in trending_ok
+            if c not in taken
+        ][: n - len(picks)]
+        return Digest(subscriber, date, cands.start, picks, trending)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def _upvoted(self, batch: Sequence[Subscriber]) -> dict[int, list[str]]:
+        users = [s.user_id for s in batch if s.user_id is not None]
+        if not users:
+            return {}
+        return self.store.votes_by_users(users, per_user=self.options.upvotes_per_user)
+
+    def _interests(self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]) -> _Interests:
+        dim = self.candidates.matrix.shape[1]
+        empty = _Interests(
+            np.zeros((0, dim), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64), []
+        )
+        if self.vectors is None or not self.candidates.matrix.any():
+            return empty
+        liked = {
+            s.user_id: upvoted.get(s.user_id, [])  # type: ignore[arg-type]
+            for s in batch
+            if s.prefs.like_upvoted and s.user_id is not None
+        }
+        liked_ids = sorted({pid for ids in liked.values() for pid in ids})
+        liked_vectors = self.vectors.vectors_for(liked_ids) if liked_ids else {}
+        titles = (
+            {p.id: p.title for p in self.store.get_papers(list(liked_vectors))}
+            if liked_vectors
+            else {}
+        )
+        rows: list[np.ndarray] = []
+        reasons: list[tuple[str, str]] = []
+        starts: list[int] = []
+        owners: list[int] = []
+        for pos, subscriber in enumerate(batch):
+            first = len(rows)
+            for search in subscriber.prefs.searches:
+                rows.append(self._query_vector(search))
+                reasons.append(("search", f"matches your search '{search}'"))
+            for paper_id in liked.get(subscriber.user_id, ()):  # type: ignore[arg-type]
+                if paper_id in liked_vectors:
+                    rows.append(liked_vectors[paper_id])
+                    reasons.append(
+                        ("upvoted", f"like '{_short(titles.get(paper_id, paper_id))}' you upvoted")
+                    )
+            if len(rows) > first:
+                starts.append(first)
+                owners.append(pos)
+        if not rows:
+            return empty
+        return _Interests(
+            np.asarray(rows, dtype=np.float32),
+            np.asarray(starts, dtype=np.int64),
+            np.asarray(owners, dtype=np.int64),
+            reasons,
+        )
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        key = " ".join(text.casefold().split())
+        vector = self._queries.get(key)
+        if vector is None:
+            vector = np.asarray(self.vectors.embed_query(text), dtype=np.float32)  # type: ignore[union-attr]
+            self._queries[key] = vector
+        return vector
+
+    def _follow_authors(
+        self, batch: Sequence[Subscriber], scores: np.ndarray
+    ) -> dict[tuple[int, int], str]:
+        """Boost papers by followed authors above any similarity; returns their reasons."""
+        reasons: dict[tuple[int, int], str] = {}
+        by_author = self.candidates.by_author
+        for pos, subscriber in enumerate(batch):
+            for name in subscriber.prefs.authors:
+                for c in by_author.get(normalize_name(name), ()):
+                    if (pos, c) not in reasons:
+                        reasons[(pos, c)] = name
+                        scores[pos, c] = 2.0
+        return reasons
+
+    def _blocked(
+        self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]
+    ) -> dict[int, set[int]]:
+        """Candidates each subscriber must not get: sent before, or upvoted themselves."""
+        index = self.candidates.index
+        position = {s.id: pos for pos, s in enumerate(batch)}
+        blocked: dict[int, set[int]] = defaultdict(set)
+        for subscriber_id, paper_id in self.store.sent_papers(list(position), list(index)):
+            blocked[position[subscriber_id]].add(index[paper_id])
+        for pos, subscriber in enumerate(batch):
+            for paper_id in upvoted.get(subscriber.user_id, ()) if subscriber.user_id else ():
+                if paper_id in index:
+                    blocked[pos].add(index[paper_id])
+        return blocked
+
+
+def _segments(interests: _Interests, sims: np.ndarray | None) -> list[tuple[int, int, int]]:
+    if sims is None:
+        return []
+    ends = [*interests.starts[1:].tolist(), sims.shape[0]]
+    return list(zip(interests.owners.tolist(), interests.starts.tolist(), ends, strict=True))
+
+
+def _short(title: str, limit: int = 80) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _trending_reason(upvotes: int, weekly: bool) -> str:
+    if not upvotes:
+        return "new on the feed"
+    return "trending this week" if weekly else "trending today"

@@ -1,0 +1,222 @@
+"""Digests and confirmation requests as multipart e-mails (plain text + HTML).
+
+The HTML is built for mail clients: tables for layout, inline styles only, no scripts, no
+images. Every digest carries its own signed preferences and unsubscribe links, and the
+RFC 2369 / RFC 8058 headers that let mail clients offer one-click unsubscribe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import jinja2
+
+from paperfeed.digest.compose import Digest, Pick
+from paperfeed.digest.models import Subscriber
+from paperfeed.digest.tokens import CONFIRM, MANAGE, Tokens
+
+TEMPLATES = Path(__file__).parent / "templates"
+SUMMARY_CHARS = 280
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A digest as text, before it becomes a MIME message."""
+
+    subscriber: Subscriber
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    unsubscribe_url: str
+    paper_ids: list[str]
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+class Renderer:
+    """Renders e-mails for one deployment (its address, sender and secret key)."""
+
+    def __init__(
+        self, base_url: str, sender: str, secret_key: str, site_name: str = "paperfeed"
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.sender = sender
+        self.site_name = site_name
+        self.tokens = Tokens(secret_key)
+        self._key = hashlib.sha256(("message-id:" + secret_key).encode()).digest()
+        sender_address = parseaddr(sender)[1]
+        self.sender_address = sender_address or f"papers@{self.domain}"
+        self.mail_domain = self.sender_address.rpartition("@")[2] or self.domain
+        env = _environment()
+        self._templates = {
+            name: env.get_template(name)
+            for name in ("digest.html", "digest.txt", "confirm.html", "confirm.txt")
+        }
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    # -- links -------------------------------------------------------------------------------
+
+    def paper_url(self, paper_id: str) -> str:
+        return f"{self.base_url}/papers/{quote(paper_id, safe=':/')}"
+
+    def manage_urls(self, subscriber: Subscriber) -> tuple[str, str]:
+        """(preferences URL, unsubscribe URL), both carrying the subscriber's manage token."""
+        token = self.tokens.make(MANAGE, subscriber)
+        return (
+            f"{self.base_url}/preferences?token={token}",
+            f"{self.base_url}/unsubscribe?token={token}",
+        )
+
+    def confirm_url(self, subscriber: Subscriber) -> str:
+        return f"{self.base_url}/subscribe/confirm?token={self.tokens.make(CONFIRM, subscriber)}"
+
+    def message_id(self, subscriber_id: int, date: dt.date) -> str:
+        """The same Message-ID every time this digest is (re)sent, so receivers can drop a copy
+        delivered twice after a crash (see service.DigestService.send)."""
+        tag = hmac.new(self._key, f"{subscriber_id}:{date}".encode(), hashlib.sha256).hexdigest()[
+            :12
+        ]
+        return f"<digest.{date.isoformat()}.{subscriber_id}.{tag}@{self.mail_domain}>"
+
+    # -- digests -----------------------------------------------------------------------------
+
+    def render_digest(self, digest: Digest) -> Rendered:
+        subscriber = digest.subscriber
+        preferences_url, unsubscribe_url = self.manage_urls(subscriber)
+        weekly = digest.start != digest.date
+        label = _period_label(digest.start, digest.date)
+        sections = []
+        if digest.picks:
+            sections.append(
+                {"title": "Picked for you", "picks": [self._pick(p) for p in digest.picks]}
+            )
+        if digest.trending:
+            title = "Trending this week" if weekly else "Trending today"
+            sections.append({"title": title, "picks": [self._pick(p) for p in digest.trending]})
+        count = len(digest.picks) + len(digest.trending)
+        first = (digest.picks or digest.trending)[0].paper.title
+        subject = f"{self.site_name}: {count} paper{'s' if count != 1 else ''} for {label}"
+        context = {
+            "site_name": self.site_name,
+            "subject": subject,
+            "preheader": _shorten(first, 120),
+            "period_label": label,
+            "sections": sections,
+            "email": subscriber.email,
+            "frequency": "weekly" if weekly else "daily",
+            "home_url": self.base_url + "/",
+            "preferences_url": preferences_url,
+            "unsubscribe_url": unsubscribe_url,
+        }
+        return Rendered(
+            subscriber=subscriber,
+            subject=subject,
+            text=self._templates["digest.txt"].render(context),
+            html=self._templates["digest.html"].render(context),
+            message_id=self.message_id(subscriber.id, digest.date),
+            unsubscribe_url=unsubscribe_url,
+            paper_ids=digest.paper_ids,
+        )
+
+    def _pick(self, pick: Pick) -> dict[str, object]:
+        paper = pick.paper
+        authors = ", ".join(paper.authors[:6]) + (" et al." if len(paper.authors) > 6 else "")
+        return {
+            "title": " ".join(paper.title.split()),
+            "authors": authors,
+            "summary": _shorten(paper.abstract, SUMMARY_CHARS),
+            "reason": pick.reason,
+            "upvotes": paper.upvotes,
+            "url": self.paper_url(paper.id),
+        }
+
+    def digest_message(
+        self, rendered: Rendered, *, date: dt.datetime | None = None
+    ) -> EmailMessage:
+        message = self._message(
+            rendered.subscriber.email, rendered.subject, rendered.text, rendered.html
+        )
+        message["Message-ID"] = rendered.message_id
+        message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
+        message["List-Id"] = f"{self.site_name} digest <digest.{self.mail_domain}>"
+        message["List-Unsubscribe"] = (
+            f"<{rendered.unsubscribe_url}>, <mailto:{self.sender_address}?subject=unsubscribe>"
+        )
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Auto-Submitted"] = "auto-generated"
+        return message
+
+    # -- confirmation ------------------------------------------------------------------------
+
+    def confirmation_message(
+        self, subscriber: Subscriber, *, already: bool = False
+    ) -> EmailMessage:
+        """The double opt-in request, or (`already`) a link to manage an active subscription."""
+        preferences_url, _ = self.manage_urls(subscriber)
+        subject = (
+            f"Your {self.site_name} digest subscription"
+            if already
+            else f"Confirm your {self.site_name} digest subscription"
+        )
+        context = {
+            "site_name": self.site_name,
+            "subject": subject,
+            "email": subscriber.email,
+            "already": already,
+            "confirm_url": None if already else self.confirm_url(subscriber),
+            "preferences_url": preferences_url,
+        }
+        message = self._message(
+            subscriber.email,
+            subject,
+            self._templates["confirm.txt"].render(context),
+            self._templates["confirm.html"].render(context),
+        )
+        message["Message-ID"] = (
+            f"<confirm.{subscriber.id}.{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}@{self.mail_domain}>"
+        )
+        message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        message["Auto-Submitted"] = "auto-generated"
+        return message
+
+    def _message(self, to: str, subject: str, text: str, html: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+
+def _period_label(start: dt.date, end: dt.date) -> str:
+    if start == end:
+        return f"{end:%A, %B} {end.day}, {end.year}"
+    return f"the week of {start:%B} {start.day} – {end:%B} {end.day}, {end.year}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"

@@ -1,0 +1,381 @@
+"""Digest subscribers, the digest outbox and the papers each subscriber was sent (SQLAlchemy
+Core, dialect-neutral). Mixed into SqlStore; every method runs in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from paperfeed.digest.models import (
+    ACTIVE,
+    BOUNCED,
+    OUTBOX_FAILED,
+    OUTBOX_PENDING,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    OUTBOX_SKIPPED,
+    PENDING,
+    OutboxEntry,
+    Preferences,
+    Subscriber,
+)
+from paperfeed.errors import Conflict, NotFound
+from paperfeed.models import Paper
+from paperfeed.store import rows
+from paperfeed.store.schema import (
+    DIGEST_TABLES,
+    digest_outbox,
+    digest_sent_papers,
+    metadata,
+    papers,
+    subscribers,
+    votes,
+)
+
+_CHUNK = 900  # bound parameters per IN (...) clause
+
+
+def create_digest_tables(conn: Connection) -> None:
+    """Migration body: the digest tables."""
+    metadata.create_all(conn, tables=list(DIGEST_TABLES))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+def _subscriber(row: Any) -> Subscriber:
+    return Subscriber(
+        id=row["id"],
+        email=row["email"],
+        status=row["status"],
+        prefs=Preferences.from_json(row["prefs"]),
+        user_id=row["user_id"],
+        failures=row["failures"],
+        created_at=rows.from_naive_utc(row["created_at"]),
+        confirmed_at=rows.from_naive_utc(row["confirmed_at"]),
+    )
+
+
+def _outbox(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        id=row["id"],
+        subscriber_id=row["subscriber_id"],
+        digest_date=_date(row["digest_date"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        message_id=row["message_id"],
+        sent_at=rows.from_naive_utc(row["sent_at"]),
+    )
+
+
+class SubscriptionStoreMixin:
+    engine: Engine
+
+    # -- subscribers -------------------------------------------------------------------------
+
+    def add_subscriber(
+        self, email: str, prefs: Preferences, *, user_id: int | None = None, status: str = PENDING
+    ) -> Subscriber:
+        """A new subscriber; Conflict when the address is already known."""
+        now = _now()
+        values = {
+            "email": email.lower(),
+            "status": status,
+            "prefs": prefs.to_json(),
+            "user_id": user_id,
+            "failures": 0,
+            "created_at": now,
+            "confirmed_at": now if status == ACTIVE else None,
+            "updated_at": now,
+        }
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(subscribers.insert().values(**values)).inserted_primary_key[0]
+        except sa.exc.IntegrityError as error:
+            raise Conflict(f"{email} is already subscribed or waiting for confirmation") from error
+        return self.get_subscriber(new_id)
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber:
+        with self.engine.connect() as conn:
+            stmt = sa.select(subscribers).where(subscribers.c.id == subscriber_id)
+            row = conn.execute(stmt).mappings().first()
+        if row is None:
+            raise NotFound(f"no subscriber {subscriber_id}")
+        return _subscriber(row)
+
+    def find_subscriber(self, email: str) -> Subscriber | None:
+        with self.engine.connect() as conn:
+            stmt = sa.select(subscribers).where(subscribers.c.email == email.lower())
+            row = conn.execute(stmt).mappings().first()
+        return _subscriber(row) if row else None
+
+    def update_subscriber(
+        self,
+        subscriber_id: int,
+        *,
+        status: str | None = None,
+        prefs: Preferences | None = None,
+        user_id: int | None = None,
+    ) -> Subscriber:
+        """Change status, preferences or the linked account; activating resets failures."""
+        values: dict[str, Any] = {"updated_at": _now()}
+        if status is not None:
+            values["status"] = status
+            if status == ACTIVE:
+                values["failures"] = 0
+                values["confirmed_at"] = sa.func.coalesce(subscribers.c.confirmed_at, _now())
+        if prefs is not None:
+            values["prefs"] = prefs.to_json()
+        if user_id is not None:
+            values["user_id"] = user_id
+        with self.engine.begin() as conn:
+            stmt = subscribers.update().where(subscribers.c.id == subscriber_id).values(**values)
+            if conn.execute(stmt).rowcount == 0:
+                raise NotFound(f"no subscriber {subscriber_id}")
+        return self.get_subscriber(subscriber_id)
+
+    def list_subscribers(
+        self, *, status: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Subscriber]:
+        stmt = sa.select(subscribers).order_by(subscribers.c.id).offset(offset)
+        if status is not None:
+            stmt = stmt.where(subscribers.c.status == status)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return [_subscriber(row) for row in conn.execute(stmt).mappings()]
+
+    def subscribers_by_ids(self, ids: Sequence[int]) -> dict[int, Subscriber]:
+        found: dict[int, Subscriber] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                stmt = sa.select(subscribers).where(subscribers.c.id.in_(chunk))
+                found.update((row["id"], _subscriber(row)) for row in conn.execute(stmt).mappings())
+        return found
+
+    def subscriber_counts(self) -> dict[str, int]:
+        stmt = sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)
+        with self.engine.connect() as conn:
+            return {status: count for status, count in conn.execute(stmt)}
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    def plan_digests(self, digest_date: dt.date, subscriber_ids: Sequence[int]) -> int:
+        """Outbox rows (pending) for these subscribers on `digest_date`, unless already there.
+        Returns how many were added."""
+        added = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(subscriber_ids):
+                existing = set(
+                    conn.execute(
+                        sa.select(digest_outbox.c.subscriber_id).where(
+                            digest_outbox.c.digest_date == digest_date,
+                            digest_outbox.c.subscriber_id.in_(chunk),
+                        )
+                    ).scalars()
+                )
+                fresh = [
+                    {
+                        "subscriber_id": sid,
+                        "digest_date": digest_date,
+                        "status": OUTBOX_PENDING,
+                        "attempts": 0,
+                        "created_at": _now(),
+                    }
+                    for sid in chunk
+                    if sid not in existing
+                ]
+                if fresh:
+                    conn.execute(digest_outbox.insert(), fresh)
+                    added += len(fresh)
+        return added
+
+    def outbox(
+        self, digest_date: dt.date, statuses: Sequence[str] | None = None
+    ) -> list[OutboxEntry]:
+        stmt = (
+            sa.select(digest_outbox)
+            .where(digest_outbox.c.digest_date == digest_date)
+            .order_by(digest_outbox.c.id)
+        )
+        if statuses is not None:
+            stmt = stmt.where(digest_outbox.c.status.in_(list(statuses)))
+        with self.engine.connect() as conn:
+            return [_outbox(row) for row in conn.execute(stmt).mappings()]
+
+    def outbox_counts(self, digest_date: dt.date) -> dict[str, int]:
+        stmt = (
+            sa.select(digest_outbox.c.status, sa.func.count())
+            .where(digest_outbox.c.digest_date == digest_date)
+            .group_by(digest_outbox.c.status)
+        )
+        with self.engine.connect() as conn:
+            return {status: count for status, count in conn.execute(stmt)}
+
+    def claim_digest(self, entry_id: int, message_id: str) -> bool:
+        """Mark a pending (or interrupted) row as being sent; False when it is already settled."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                digest_outbox.update()
+                .where(
+                    digest_outbox.c.id == entry_id,
+                    digest_outbox.c.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
+                )
+                .values(
+                    status=OUTBOX_SENDING,
+                    attempts=digest_outbox.c.attempts + 1,
+                    message_id=message_id,
+                )
+            )
+        return done.rowcount == 1
+
+    def mark_digest_sent(self, entry: OutboxEntry, paper_ids: Sequence[str]) -> None:
+        """Sent: record its papers (never sent again to this subscriber), clear failures."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                digest_outbox.update()
+                .where(digest_outbox.c.id == entry.id)
+                .values(status=OUTBOX_SENT, sent_at=_now(), last_error=None)
+            )
+            self._record_sent(conn, entry.subscriber_id, entry.digest_date, paper_ids)
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == entry.subscriber_id, subscribers.c.failures != 0)
+                .values(failures=0)
+            )
+
+    def _record_sent(
+        self, conn: Connection, subscriber_id: int, digest_date: dt.date, paper_ids: Sequence[str]
+    ) -> None:
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return
+        known = set(
+            conn.execute(
+                sa.select(digest_sent_papers.c.paper_id).where(
+                    digest_sent_papers.c.subscriber_id == subscriber_id,
+                    digest_sent_papers.c.paper_id.in_(ids),
+                )
+            ).scalars()
+        )
+        fresh = [
+            {"subscriber_id": subscriber_id, "paper_id": pid, "digest_date": digest_date}
+            for pid in ids
+            if pid not in known
+        ]
+        if fresh:
+            conn.execute(digest_sent_papers.insert(), fresh)
+
+    def mark_digest_skipped(self, entry_ids: Sequence[int]) -> None:
+        with self.engine.begin() as conn:
+            for chunk in _chunks(entry_ids):
+                conn.execute(
+                    digest_outbox.update()
+                    .where(
+                        digest_outbox.c.id.in_(chunk),
+                        digest_outbox.c.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
+                    )
+                    .values(status=OUTBOX_SKIPPED)
+                )
+
+    def mark_digest_retry(self, entry_id: int, error: str) -> None:
+        """A temporary failure: back to pending for the next run."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                digest_outbox.update()
+                .where(digest_outbox.c.id == entry_id)
+                .values(status=OUTBOX_PENDING, last_error=error[:1000])
+            )
+
+    def mark_digest_failed(self, entry: OutboxEntry, error: str, *, max_failures: int) -> bool:
+        """A permanent refusal: the row fails, the subscriber's failure count grows and at
+        `max_failures` in a row they are marked bounced. Returns True when they were."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                digest_outbox.update()
+                .where(digest_outbox.c.id == entry.id)
+                .values(status=OUTBOX_FAILED, last_error=error[:1000])
+            )
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == entry.subscriber_id)
+                .values(failures=subscribers.c.failures + 1, updated_at=_now())
+            )
+            bounced = conn.execute(
+                subscribers.update()
+                .where(
+                    subscribers.c.id == entry.subscriber_id,
+                    subscribers.c.failures >= max_failures,
+                    subscribers.c.status == ACTIVE,
+                )
+                .values(status=BOUNCED)
+            ).rowcount
+        return bool(bounced)
+
+    # -- what digests are made of ------------------------------------------------------------
+
+    def sent_papers(
+        self, subscriber_ids: Sequence[int], paper_ids: Sequence[str]
+    ) -> set[tuple[int, str]]:
+        """(subscriber, paper) pairs among these already sent in an earlier digest."""
+        pairs: set[tuple[int, str]] = set()
+        if not subscriber_ids or not paper_ids:
+            return pairs
+        wanted = set(subscriber_ids)
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(paper_ids)):
+                stmt = sa.select(
+                    digest_sent_papers.c.subscriber_id, digest_sent_papers.c.paper_id
+                ).where(digest_sent_papers.c.paper_id.in_(chunk))
+                if len(wanted) <= _CHUNK:
+                    stmt = stmt.where(digest_sent_papers.c.subscriber_id.in_(list(wanted)))
+                pairs.update((s, p) for s, p in conn.execute(stmt) if s in wanted)
+        return pairs
+
+    def votes_by_users(self, user_ids: Sequence[int], per_user: int = 20) -> dict[int, list[str]]:
+        """Each user's most recent upvoted paper ids (newest first), at most `per_user`."""
+        found: dict[int, list[str]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(user_ids))):
+                stmt = (
+                    sa.select(votes.c.user_id, votes.c.paper_id)
+                    .where(votes.c.user_id.in_(chunk))
+                    .order_by(votes.c.user_id, votes.c.created_at.desc())
+                )
+                for user_id, paper_id in conn.execute(stmt):
+                    if len(found[user_id]) < per_user:
+                        found[user_id].append(paper_id)
+        return dict(found)
+
+    def papers_published_between(
+        self, start: dt.date, end: dt.date, limit: int = 5000
+    ) -> list[Paper]:
+        """Visible papers first published from `start` to `end` (inclusive), newest first."""
+        stmt = (
+            sa.select(papers)
+            .where(
+                papers.c.published >= dt.datetime.combine(start, dt.time()),
+                papers.c.published < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+                papers.c.hidden == sa.false(),
+            )
+            .order_by(papers.c.published.desc(), papers.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [rows.paper_from_row(row) for row in conn.execute(stmt).mappings()]
