@@ -12,15 +12,12 @@ from fastapi.testclient import TestClient
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper, Submission
-from paperfeed.web import api, feeds
+from paperfeed.web.app import create_app
 
 
 def make_app(feed: PaperFeed) -> FastAPI:
-    app = FastAPI()
-    app.include_router(api.router)
-    app.include_router(feeds.router)
-    app.state.feed = feed
-    return app
+    """The real web app over `feed` (the API and feed routers are among its routes)."""
+    return create_app(feed)
 
 
 def at(day: str, hour: int = 0) -> dt.datetime:

@@ -31,6 +31,7 @@ def test_daily_item_has_the_hub_fields(client: TestClient) -> None:
     assert paper["upvotes"] == 12
     assert [a["name"] for a in paper["authors"]] == ["Ada Lovelace", "Alan Turing"]
     assert all(len(a["_id"]) == 24 and a["hidden"] is False for a in paper["authors"])
+    assert len({a["_id"] for a in paper["authors"]}) == 2
     assert paper["publishedAt"] == "2024-05-20T00:00:00.000Z"
     assert paper["submittedOnDailyAt"] == item["publishedAt"] == "2024-05-27T09:00:00.000Z"
     assert item["submittedBy"]["name"] == paper["submittedOnDailyBy"]["user"] == "bob"
@@ -180,10 +181,10 @@ def test_timestamps_are_utc_with_milliseconds(client: TestClient) -> None:
 
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
+    spec = client.get("/api/openapi.json").json()
     for path in ("/api/daily_papers", "/api/papers/search", "/feeds/daily.atom"):
         assert path in spec["paths"]
-    assert client.get("/docs").status_code == 200
+    assert client.get("/api/docs").status_code == 200
 
 
 def test_search_requires_a_query(client: TestClient) -> None:

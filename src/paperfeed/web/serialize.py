@@ -56,10 +56,11 @@ def links(paper: Paper) -> tuple[str | None, str | None]:
 
 def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject:
     """The flat paper object of ``/api/papers/{id}`` (also nested as ``paper`` in daily items)."""
+    stem = object_id(paper.id)[:20]  # author i of the paper gets stem + i in 4 hex digits
     data: JsonObject = {
         "id": paper.id,
         "authors": [
-            {"_id": object_id(paper.id, i, name), "name": name, "hidden": False}
+            {"_id": f"{stem}{i:04x}", "name": name, "hidden": False}
             for i, name in enumerate(paper.authors)
         ],
         "publishedAt": iso(paper.published),
