@@ -501,6 +501,16 @@ class SqlStore(SubscriptionStoreMixin):
             count, top = conn.execute(stmt).one()
         return int(count), int(top)
 
+    # True when nearest_keys() searches the vectors in the database (pgvector): no ANN index file.
+    vectors_in_store = False
+
+    def nearest_keys(
+        self, model: str, vector: np.ndarray, k: int, exclude: Sequence[int] | set[int] = ()
+    ) -> list[tuple[int, float]] | None:
+        """(key, cosine similarity) of the `k` `model` embeddings nearest `vector`, best first,
+        skipping `exclude`; None when the backend cannot (search the local ANN index instead)."""
+        return None
+
     def get_embeddings(self, model: str, keys: Sequence[int]) -> dict[int, tuple[np.ndarray, str]]:
         """key -> (vector, text_hash) of the stored `model` embeddings of `keys`."""
         found: dict[int, tuple[np.ndarray, str]] = {}
