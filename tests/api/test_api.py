@@ -102,6 +102,18 @@ def test_trending_favours_fresh_submissions_over_older_votes(feed: PaperFeed) ->
     assert trending_score(1, 4, 1.8) > trending_score(3, 164, 1.8)
 
 
+def test_trending_without_a_period_ranks_the_last_active_week(client: TestClient) -> None:
+    got = ids(client.get(DAY, params={"sort": "trending"}))
+    assert sorted(got) == ["2405.00001", "2405.00002", "2405.00003", "hep-th/9901001"]
+    bob = ids(client.get(DAY, params={"sort": "trending", "submitter": "bob"}))
+    assert bob == [i for i in got if i in ("2405.00002", "hep-th/9901001")]
+    assert ids(client.get(DAY, params={"sort": "trending", "p": 1, "limit": 3})) == got[3:]
+
+
+def test_a_page_far_beyond_the_end_is_empty(client: TestClient) -> None:
+    assert ids(client.get(DAY, params={"p": 10**6})) == []
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -117,6 +129,7 @@ def test_trending_favours_fresh_submissions_over_older_votes(feed: PaperFeed) ->
         {"limit": "0"},
         {"p": "-1"},
         {"p": "1.5"},
+        {"p": str(10**30)},
     ],
 )
 def test_malformed_parameters_are_400_with_a_message(client: TestClient, params: dict) -> None:

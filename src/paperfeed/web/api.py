@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
+MAX_PAGE = 1_000_000  # keeps p * limit inside a 64-bit SQL integer
 TRENDING_POOL = 10_000  # most submissions of one period ranked for sort=trending
 API_SORTS = ("publishedAt", "trending", "upvotes")
 
@@ -113,12 +114,13 @@ def daily_items(
     if sort is not None and sort not in API_SORTS:
         raise Invalid(f"sort must be one of {', '.join(API_SORTS)}")
     store = feed.store
-    if date or week or month:
-        period = feeds.parse_period(date, week, month, default_day=dt.date.today())
+    has_period = bool(date or week or month)
+    if has_period:
+        period = feeds.parse_period(date, week, month, default_day=dt.date.min)
         start, end = period.start, period.end
     else:
         start, end = dt.date.min, dt.date.max
-    sort = sort or ("upvotes" if date or week or month else "publishedAt")
+    sort = sort or ("upvotes" if has_period else "publishedAt")
     offset = page * limit
     if sort != "trending":
         store_sort = "date" if sort == "publishedAt" else "upvotes"
@@ -126,7 +128,7 @@ def daily_items(
             start, end, sort=store_sort, limit=limit, offset=offset, submitter=submitter
         )
     settings = feed.settings
-    if end == dt.date.max:
+    if not has_period:
         ranked = feeds.trending(
             store,
             gravity=settings.trending_gravity,
@@ -154,7 +156,7 @@ def daily_papers(
     month: str | None = Query(None, description="a month, YYYY-MM"),
     submitter: str | None = Query(None, description="only papers this user submitted"),
     sort: str | None = Query(None, description="publishedAt (newest first), trending or upvotes"),
-    p: int = Query(0, ge=0, description="page number, from 0"),
+    p: int = Query(0, ge=0, le=MAX_PAGE, description="page number, from 0"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"papers per page (at most {MAX_LIMIT})"),
 ) -> JSONResponse:
     """Daily papers, as ``HfApi.list_daily_papers`` asks for them."""
