@@ -116,13 +116,14 @@ def text_key(text: str) -> bytes:
 class CachedEmbedder:
     """An Embedder whose document vectors are kept in ``<cache>/<model>--<corpus>.npz``.
 
-    Texts already in the cache are not embedded again; new ones are embedded in chunks and the
-    cache is rewritten after each chunk, so an interrupted warm-up keeps its progress.
-    Queries are passed through (and memoised in memory).
+    Texts already in the cache are not embedded again. `warm()` embeds in chunks and rewrites
+    the cache after each, so an interrupted warm-up keeps its progress; vectors computed through
+    `embed_documents` are written by `flush()`. Queries are passed through (memoised in memory).
     """
 
     def __init__(self, inner: Embedder, corpus: str, cache_dir: Path = CACHE, chunk: int = 2048):
         self.inner = inner
+        self._dirty = False
         self.name = inner.name
         self.dim = inner.dim
         self.chunk = chunk
@@ -154,18 +155,25 @@ class CachedEmbedder:
         """Embed and persist every text not cached yet; returns how many were embedded."""
         todo = self.missing(texts)
         for start in range(0, len(todo), self.chunk):
-            part = todo[start : start + self.chunk]
-            vectors = self.inner.embed_documents(part)
-            base = len(self._vectors)
-            self._vectors = np.concatenate([self._vectors, vectors.astype(np.float32)])
-            for i, text in enumerate(part):
-                self._rows[text_key(text)] = base + i
-            self.computed += len(part)
-            self._save()
-            log.info("%s: embedded %d/%d", self.path.name, start + len(part), len(todo))
+            self._add(todo[start : start + self.chunk])
+            self.flush()
+            log.info("%s: embedded %d/%d", self.path.name, start + self.chunk, len(todo))
         return len(todo)
 
-    def _save(self) -> None:
+    def _add(self, texts: list[str]) -> None:
+        vectors = self.inner.embed_documents(texts)
+        base = len(self._vectors)
+        self._vectors = np.concatenate([self._vectors, vectors.astype(np.float32)])
+        for i, text in enumerate(texts):
+            self._rows[text_key(text)] = base + i
+        self.computed += len(texts)
+        self._dirty = True
+
+    def flush(self) -> None:
+        """Write the cache if it changed."""
+        if not self._dirty:
+            return
+        self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.zeros(len(self._rows), dtype="S16")
         for key, row in self._rows.items():
@@ -175,7 +183,10 @@ class CachedEmbedder:
         os.replace(tmp, self.path)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.warm(texts)
+        """Vectors of `texts`; new ones are embedded and kept in memory until `flush()`."""
+        todo = self.missing(texts)
+        if todo:
+            self._add(todo)
         rows = [self._rows[text_key(t)] for t in texts]
         return self._vectors[rows] if rows else np.zeros((0, self.dim), dtype=np.float32)
 
@@ -183,10 +194,6 @@ class CachedEmbedder:
         if text not in self._queries:
             self._queries[text] = self.inner.embed_query(text)
         return self._queries[text]
-
-    def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of `texts` (embedding the missing ones)."""
-        return self.embed_documents(list(texts))
 
 
 # -- corpora -----------------------------------------------------------------------------------

@@ -85,9 +85,20 @@ def test_cached_embedder_embeds_each_text_once_across_runs(tmp_path) -> None:
     first = cache.embed_documents(["aa", "b", "aa", "cccc", "dd"])
     assert inner.embedded == ["aa", "b", "cccc", "dd"]
     assert first[:, 0].tolist() == [2, 1, 2, 4, 2]
+    assert CachedEmbedder(inner, "corpus", cache_dir=tmp_path).missing(["aa"]) == ["aa"]
+    cache.flush()
 
     again = CachedEmbedder(inner, "corpus", cache_dir=tmp_path)
     second = again.embed_documents(["dd", "aa", "eee"])
     assert inner.embedded[4:] == ["eee"]
     assert second[:, 0].tolist() == [2, 2, 3]
     assert CachedEmbedder(inner, "other", cache_dir=tmp_path).missing(["aa"]) == ["aa"]
+
+
+def test_cached_embedder_warm_persists_each_chunk(tmp_path) -> None:
+    inner = CountingEmbedder()
+    assert CachedEmbedder(inner, "c", cache_dir=tmp_path, chunk=2).warm(["a", "bb", "a", "c"]) == 3
+    reopened = CachedEmbedder(inner, "c", cache_dir=tmp_path)
+    assert len(reopened) == 3
+    assert reopened.warm(["bb", "c"]) == 0
+    assert inner.embedded == ["a", "bb", "c"]

@@ -1,0 +1,279 @@
+"""Query latency of keyword, dense and hybrid search at 10k / 100k / 1M papers.
+
+Writes bench/results/search_latency.json (sizes already measured are kept, re-run ones replaced).
+
+Corpus: real records (arXiv cs.CV/cs.CL listings, ML conference papers, CACM, CSFCube), then
+variants of them with new ids (sentence order rotated, a suffix added to title and abstract) to
+reach the size. Vectors: real MiniLM vectors where bench/results/cache/ has them (ML, CACM,
+CSFCube texts), otherwise a real vector picked by the text's hash plus small Gaussian noise
+(cosine about 0.9 to it) - the model is not run on the corpus, so build times are the store,
+embedding-table and ANN costs only. Queries: real MiniLM embeddings of CACM and known-item
+queries; their model time is reported separately (query_embed_ms) and added per query in
+hybrid_end_to_end_ms.
+
+Each size runs in its own process (peak RSS is per size). Everything goes through PaperFeed.ingest
+and SearchService (index(), search(mode=...)), on SQLite in a temporary directory.
+
+Usage: python bench/search_latency.py [--sizes 10000,100000,1000000] [--queries 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import logging
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import psutil
+from common import (
+    CACHE,
+    RESULTS,
+    arxiv_papers,
+    load_cacm,
+    load_csfcube,
+    load_known_items,
+    ml_papers,
+    percentile,
+    text_key,
+    write_json,
+)
+
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+from paperfeed.ingest.base import Record
+from paperfeed.ingest.normalize import local_id
+from paperfeed.models import Paper
+from paperfeed.search.embed import load_embedder
+from paperfeed.search.service import SearchService
+
+log = logging.getLogger("bench.latency")
+
+OUT = RESULTS / "search_latency.json"
+MODES = ("keyword", "dense", "hybrid")
+NOISE = 0.025  # per-dimension std of the noise added to reused vectors (|noise| ~ 0.49)
+LIMIT = 20  # results per query, as the search page shows
+PASSES = 2  # timed passes over the queries (after one warm-up pass)
+SUFFIXES = (
+    "revisited",
+    "an extended study",
+    "with applications",
+    "a second look",
+    "in practice",
+    "at scale",
+    "under distribution shift",
+    "for low-resource settings",
+    "a unified view",
+    "theory and experiments",
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+# -- corpus ------------------------------------------------------------------------------------
+
+
+def real_papers() -> list[Paper]:
+    """All real records, interleaved by source so small sizes mix them."""
+    sources = [
+        arxiv_papers(),
+        ml_papers(),
+        load_cacm().papers,
+        list(load_csfcube().papers.values()),
+    ]
+    mixed = itertools.chain.from_iterable(itertools.zip_longest(*sources))
+    return [p for p in mixed if p is not None]
+
+
+def variant(paper: Paper, n: int) -> Paper:
+    """The n-th (n >= 1) rewritten copy of `paper`, with a new local id."""
+    suffix = SUFFIXES[n % len(SUFFIXES)]
+    title = f"{paper.title}: {suffix} ({n})"
+    sentences = SENTENCE_END.split(paper.abstract) if paper.abstract else []
+    if sentences:
+        shift = n % len(sentences)
+        sentences = sentences[shift:] + sentences[:shift]
+    abstract = " ".join([*sentences, f"This version studies the problem {suffix}."])
+    return paper.replace(
+        id=local_id(title, paper.authors),
+        title=title,
+        abstract=abstract,
+        version=None,
+        abs_url=None,
+        pdf_url=None,
+        source="bench-variant",
+    )
+
+
+def papers_of_size(real: list[Paper], size: int) -> Iterator[Paper]:
+    for i in range(size):
+        base = real[i % len(real)]
+        yield base if i < len(real) else variant(base, i // len(real))
+
+
+# -- vectors -----------------------------------------------------------------------------------
+
+
+class ReusedVectors:
+    """An Embedder that returns cached real vectors, or a real one plus noise, without a model.
+
+    Query vectors are looked up from `queries` (real embeddings computed beforehand).
+    """
+
+    def __init__(self, name: str, queries: dict[str, np.ndarray]) -> None:
+        self.name = name
+        self.queries = queries
+        rows: dict[bytes, np.ndarray] = {}
+        for path in sorted(CACHE.glob("*.npz")):
+            if path.name.startswith(name.replace("/", "_").replace("@", "_") + "--"):
+                data = np.load(path)
+                rows.update(zip(map(bytes, data["keys"]), data["vectors"], strict=True))
+        if not rows:
+            raise SystemExit(f"no cached {name} vectors in {CACHE}: run bench/relevance.py first")
+        self.dim = next(iter(rows.values())).shape[0]
+        self.rows = rows
+        self.pool = np.stack(list(rows.values())).astype(np.float32)
+        self.reused = 0
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            key = text_key(text)
+            vector = self.rows.get(key)
+            if vector is None:
+                seed = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+                rng = np.random.default_rng(seed)
+                vector = self.pool[seed % len(self.pool)] + rng.normal(0, NOISE, self.dim)
+                vector /= np.linalg.norm(vector)
+                self.reused += 1
+            out[i] = vector
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.queries[text]
+
+
+def bench_queries(n: int) -> list[str]:
+    cacm = list(load_cacm().queries.values())
+    known = [item["query"] for item in load_known_items()]
+    half = n // 2
+    return cacm[:half] + known[: n - min(half, len(cacm))]
+
+
+# -- one size ----------------------------------------------------------------------------------
+
+
+def measure(size: int, n_queries: int, embedder_name: str) -> dict:
+    queries = bench_queries(n_queries)
+    model = load_embedder(embedder_name)
+    model.embed_query("warm up")
+    query_vectors, embed_ms = {}, []
+    for text in queries:
+        started = time.perf_counter()
+        query_vectors[text] = model.embed_query(text)
+        embed_ms.append((time.perf_counter() - started) * 1000)
+    vectors = ReusedVectors(model.name, query_vectors)
+    del model
+
+    real = real_papers()
+    tmp = Path(tempfile.mkdtemp(prefix=f"paperfeed-latency-{size}-"))
+    settings = Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name)
+    result: dict = {"papers": size, "real_papers": min(size, len(real)), "queries": len(queries)}
+    try:
+        with PaperFeed(settings) as feed:
+            started = time.perf_counter()
+            report = feed.ingest(Record(p) for p in papers_of_size(real, size))
+            result["ingest_s"] = round(time.perf_counter() - started, 1)
+            result["ingest"] = report.summary()
+            del real
+            service = SearchService(feed.store, settings, embedder=vectors)
+            started = time.perf_counter()
+            service.index()
+            result["index_s"] = round(time.perf_counter() - started, 1)
+            result["vectors"] = len(service.vector_index)
+            result["vectors_real"] = result["vectors"] - vectors.reused
+            started = time.perf_counter()
+            service.rebuild_index()
+            result["ann_rebuild_s"] = round(time.perf_counter() - started, 1)
+            result["db_mb"] = round(settings.sqlite_path.stat().st_size / 2**20)
+            result["ann_file_mb"] = round(service.index_path.stat().st_size / 2**20)
+            result.update(time_queries(service, queries, embed_ms))
+            result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)
+            result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            result["load_average_1m"] = round(os.getloadavg()[0], 1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def time_queries(service: SearchService, queries: list[str], embed_ms: list[float]) -> dict:
+    for text in queries:  # warm-up: caches, pages of the index and the database
+        for mode in MODES:
+            service.search(text, limit=LIMIT, mode=mode)
+    times: dict[str, list[float]] = {mode: [] for mode in MODES}
+    hits: dict[str, int] = dict.fromkeys(MODES, 0)
+    for _ in range(PASSES):
+        for text in queries:
+            for mode in MODES:
+                started = time.perf_counter()
+                found = service.search(text, limit=LIMIT, mode=mode)
+                times[mode].append((time.perf_counter() - started) * 1000)
+                hits[mode] += len(found.hits)
+    out: dict = {}
+    for mode in MODES:
+        out[f"{mode}_ms"] = summary(times[mode])
+        out[f"{mode}_mean_hits"] = round(hits[mode] / len(times[mode]), 1)
+    out["query_embed_ms"] = summary(embed_ms)
+    end_to_end = [t + embed_ms[i % len(embed_ms)] for i, t in enumerate(times["hybrid"])]
+    out["hybrid_end_to_end_ms"] = summary(end_to_end)
+    return out
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 50), 2),
+        "p95": round(percentile(values, 95), 2),
+        "max": round(max(values), 2),
+    }
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--embedder", default=Settings().embedder)
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: measure one size
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.one:
+        write_json(args.out, measure(args.one, args.queries, args.embedder))
+        return
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    results.update(machine=f"{os.cpu_count()} cores", embedder=args.embedder)
+    for size in (int(s) for s in args.sizes.split(",")):
+        child_out = RESULTS / f"search_latency.{size}.json"
+        command = [sys.executable, __file__, "--one", str(size), "--out", str(child_out)]
+        command += ["--queries", str(args.queries), "--embedder", args.embedder]
+        subprocess.run(command, check=True)
+        results[str(size)] = json.loads(child_out.read_text())
+        child_out.unlink()
+        write_json(OUT, results)
+        print(json.dumps({str(size): results[str(size)]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
