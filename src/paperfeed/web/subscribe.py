@@ -1,0 +1,195 @@
+"""Digest subscription pages: subscribe (double opt-in), confirm, preferences, unsubscribe.
+
+Preferences and unsubscribe are reached through the signed link in every e-mail; the token is
+the credential, so those forms need no session. ``POST /unsubscribe?token=...`` with the body
+``List-Unsubscribe=One-Click`` is the RFC 8058 one-click unsubscribe that mail clients send.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paperfeed.digest.models import UNSUBSCRIBED, Preferences, Subscriber
+from paperfeed.digest.service import DigestService
+from paperfeed.errors import Invalid
+from paperfeed.web import auth, pages
+
+router = APIRouter(include_in_schema=False)
+
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _digest(request: Request) -> DigestService:
+    return pages.get_feed(request).digest
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    response = pages.render(request, f"subscribe/{name}", status_code, **context)
+    response.headers.update(PRIVATE)
+    return response
+
+
+def _prefs(
+    frequency: str,
+    max_papers: str,
+    categories: str,
+    searches: str,
+    authors: str,
+    like_upvoted: str | None,
+) -> Preferences:
+    return Preferences.create(
+        frequency=frequency,
+        max_papers=max_papers,
+        categories=categories,
+        searches=searches,
+        authors=authors,
+        like_upvoted=like_upvoted is not None,
+    )
+
+
+def _prefs_form(prefs: Preferences) -> dict[str, object]:
+    return {
+        "frequency": prefs.frequency,
+        "max_papers": prefs.max_papers,
+        "categories": " ".join(prefs.categories),
+        "searches": "\n".join(prefs.searches),
+        "authors": "\n".join(prefs.authors),
+        "like_upvoted": prefs.like_upvoted,
+    }
+
+
+@router.get("/subscribe", response_class=HTMLResponse)
+def subscribe_form(request: Request) -> Response:
+    return _page(request, "subscribe.html", form=_prefs_form(Preferences()), email="")
+
+
+@router.post("/subscribe", response_class=HTMLResponse)
+def subscribe(
+    request: Request,
+    email: str = Form(""),
+    frequency: str = Form("daily"),
+    max_papers: str = Form("10"),
+    categories: str = Form(""),
+    searches: str = Form(""),
+    authors: str = Form(""),
+    like_upvoted: str | None = Form(None),
+    csrf_token: str | None = Form(None),
+) -> Response:
+    auth.check_csrf(request, csrf_token)
+    user = auth.current_user(request, pages.get_feed(request).store)
+    form = {
+        "frequency": frequency,
+        "max_papers": max_papers,
+        "categories": categories,
+        "searches": searches,
+        "authors": authors,
+        "like_upvoted": like_upvoted is not None,
+    }
+    try:
+        prefs = _prefs(frequency, max_papers, categories, searches, authors, like_upvoted)
+        request.app.state.limiters.signups.hit("subscribe:" + auth.client_key(request))
+        _digest(request).subscriptions.subscribe(email, prefs, user_id=user.id if user else None)
+    except Invalid as error:
+        return _page(request, "subscribe.html", 400, form=form, email=email, error=str(error))
+    # The same answer whether or not the address was already subscribed.
+    return _page(request, "done.html", heading="Check your inbox", email=email.strip(), sent=True)
+
+
+@router.get("/subscribe/confirm", response_class=HTMLResponse)
+def confirm(request: Request, token: str = Query("")) -> Response:
+    subscriber = _digest(request).subscriptions.confirm(token)
+    return _page(
+        request,
+        "done.html",
+        heading="You are subscribed",
+        email=subscriber.email,
+        preferences_url=_manage_path(request, subscriber),
+    )
+
+
+def _manage_path(request: Request, subscriber: Subscriber) -> str:
+    preferences_url, _ = _digest(request).renderer.manage_urls(subscriber)
+    return preferences_url.removeprefix(_digest(request).renderer.base_url)
+
+
+@router.get("/preferences", response_class=HTMLResponse)
+def preferences_form(request: Request, token: str = Query("")) -> Response:
+    subscriber = _digest(request).subscriptions.for_token(token)
+    return _page(
+        request,
+        "preferences.html",
+        subscriber=subscriber,
+        token=token,
+        form=_prefs_form(subscriber.prefs),
+    )
+
+
+@router.post("/preferences", response_class=HTMLResponse)
+def save_preferences(
+    request: Request,
+    token: str = Form(""),
+    frequency: str = Form("daily"),
+    max_papers: str = Form("10"),
+    categories: str = Form(""),
+    searches: str = Form(""),
+    authors: str = Form(""),
+    like_upvoted: str | None = Form(None),
+) -> Response:
+    subscriptions = _digest(request).subscriptions
+    subscriber = subscriptions.for_token(token)
+    form = {
+        "frequency": frequency,
+        "max_papers": max_papers,
+        "categories": categories,
+        "searches": searches,
+        "authors": authors,
+        "like_upvoted": like_upvoted is not None,
+    }
+    try:
+        prefs = _prefs(frequency, max_papers, categories, searches, authors, like_upvoted)
+        subscriber = subscriptions.update_preferences(token, prefs)
+    except Invalid as error:
+        return _page(
+            request,
+            "preferences.html",
+            400,
+            subscriber=subscriber,
+            token=token,
+            form=form,
+            error=str(error),
+        )
+    return _page(
+        request,
+        "preferences.html",
+        subscriber=subscriber,
+        token=token,
+        form=_prefs_form(prefs),
+        saved=True,
+    )
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_form(request: Request, token: str = Query("")) -> Response:
+    subscriber = _digest(request).subscriptions.for_token(token)
+    return _page(
+        request,
+        "unsubscribe.html",
+        subscriber=subscriber,
+        token=token,
+        done=subscriber.status == UNSUBSCRIBED,
+    )
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe(
+    request: Request,
+    token: str | None = Query(None),
+    form_token: str | None = Form(None, alias="token"),
+) -> Response:
+    """The button on the page, or a mail client's one-click POST (RFC 8058): the signed token
+    in the URL (or form) is what authorises it; no session or CSRF token is involved."""
+    subscriber = _digest(request).subscriptions.unsubscribe(token or form_token or "")
+    return _page(
+        request, "unsubscribe.html", subscriber=subscriber, token=token or form_token, done=True
+    )
