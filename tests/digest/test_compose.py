@@ -1,0 +1,104 @@
+"""What goes into a digest: reasons, filters, trending, and no paper twice to the same person."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from paperfeed.core import PaperFeed
+from paperfeed.digest.compose import category_allows, is_due, normalize_name
+from paperfeed.digest.deliver import FileMailer
+from paperfeed.digest.models import Preferences
+from tests.digest.conftest import DAY, day_papers, make_service, populate
+
+
+def _service(feed: PaperFeed):
+    return make_service(feed, mailer=lambda: FileMailer(feed.settings.outbox_dir))
+
+
+def test_personal_picks_carry_their_reason(feed: PaperFeed) -> None:
+    papers = day_papers(40)
+    populate(feed, papers)
+    target = papers[25]
+    user = feed.store.create_user("reader", None, "liker@example.org")
+    liked = papers[30]
+    feed.store.add_vote(liked.id, user.id)
+    service = _service(feed)
+    search = " ".join(target.title.split()[:6])
+    searcher = feed.store.add_subscriber(
+        "searcher@example.org",
+        Preferences.create(max_papers=10, searches=[search]),
+        status="active",
+    )
+    liker = feed.store.add_subscriber(
+        "liker@example.org", Preferences.create(max_papers=10), user_id=user.id, status="active"
+    )
+
+    by_search, by_votes = service.compose(DAY, [searcher, liker])
+
+    assert by_search.picks[0].paper.id == target.id
+    assert by_search.picks[0].reason == f"matches your search '{search}'"
+    assert by_votes.picks and all(
+        p.reason == f"like '{liked.title}' you upvoted" for p in by_votes.picks
+    )
+    assert liked.id not in by_votes.paper_ids  # upvoted already: not suggested again
+    for digest in (by_search, by_votes):
+        assert len(digest.trending) >= 3 and len(set(digest.paper_ids)) == 10
+        assert all(p.kind == "trending" for p in digest.trending)
+    top_voted = max(papers, key=lambda p: feed.store.get_paper(p.id).upvotes)
+    assert top_voted.id in by_search.paper_ids
+
+
+def test_category_filter_and_no_paper_twice_across_digests(feed: PaperFeed) -> None:
+    papers = day_papers(60)
+    populate(feed, papers[:30], DAY)
+    populate(feed, papers[30:], DAY + dt.timedelta(days=1))
+    service = _service(feed)
+    only_cl = service.subscriptions.add_confirmed(
+        "cl@example.org", Preferences.create(max_papers=8, categories="cs.CL")
+    )
+    everything = service.subscriptions.add_confirmed(
+        "all@example.org", Preferences.create(max_papers=8)
+    )
+
+    [cl_digest] = service.compose(DAY, [only_cl])
+    assert cl_digest.paper_ids
+    for pick in cl_digest.trending:
+        assert "cs.CL" in pick.paper.categories
+
+    sent: dict[int, list[str]] = {only_cl.id: [], everything.id: []}
+    for day in (DAY, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1)):
+        report = service.send(day)
+        assert report.failed == 0
+    for entry in feed.store.outbox(DAY) + feed.store.outbox(DAY + dt.timedelta(days=1)):
+        assert entry.status == "sent"
+    for subscriber in (only_cl, everything):
+        ids = [pid for _, pid in feed.store.sent_papers([subscriber.id], [p.id for p in papers])]
+        sent[subscriber.id] = ids
+        assert len(ids) == len(set(ids))
+    # Papers of day one still trending on day two (weekly window) are not sent again.
+    [again] = service.compose(
+        DAY + dt.timedelta(days=1), [feed.store.get_subscriber(everything.id)]
+    )
+    assert not set(again.paper_ids) & set(sent[everything.id])
+
+
+def test_followed_author_matching_and_helpers() -> None:
+    assert normalize_name("José  Müller-Brown") == normalize_name("jose muller brown")
+    assert category_allows(("cs",), ["cs.CL"]) and category_allows(("cs.CL",), ["cs.CL", "cs.LG"])
+    assert not category_allows(("cs.CV",), ["cs.CL"]) and category_allows(("cs.CV",), [])
+    weekly = Preferences.create(frequency="weekly")
+    sunday = dt.date(2024, 6, 2)
+    assert is_due(weekly, sunday) and not is_due(weekly, sunday - dt.timedelta(days=1))
+    assert is_due(Preferences(), sunday - dt.timedelta(days=1))
+
+
+def test_empty_day_sends_nothing(feed: PaperFeed) -> None:
+    service = _service(feed)
+    service.subscriptions.add_confirmed("a@example.org")
+    report = service.send(DAY)
+    assert (report.sent, report.skipped) == (0, 1)
+    assert (
+        not list(feed.settings.outbox_dir.glob("*.eml"))
+        if feed.settings.outbox_dir.exists()
+        else True
+    )
