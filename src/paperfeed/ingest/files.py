@@ -39,6 +39,8 @@ _ID_KEYS = ("arxiv_id", "arxiv", "eprint", "id", "url", "abs_url", "doi")
 _DATE_KEYS = ("published", "date", "listed", "listed_date", "publishedAt", "year")
 _ARXIV_DOI = re.compile(r"10\.48550/arxiv\.(?P<id>\S+)", re.IGNORECASE)
 _ARXIV_IN_TEXT = re.compile(r"arxiv[:\s/]*(?P<id>\d{4}\.\d{4,5}(?:v\d+)?)", re.IGNORECASE)
+# "Mar 16" / "Oct 31, 2024" followed by a stray count, as scraped listing pages give them.
+_LISTED_WITH_COUNT = re.compile(r"^([A-Z][a-z]{2} \d{1,2}(?:, \d{4})?) \d{1,3}$")
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -174,8 +176,9 @@ def _first_date(row: dict, keys: tuple[str, ...]) -> dt.datetime | None:
         if value is None or value == "":
             continue
         if isinstance(value, str):
+            value = _LISTED_WITH_COUNT.sub(r"\1", value.strip())
             try:  # the common ISO case, without dateutil
-                parsed = dt.datetime.fromisoformat(value.strip())
+                parsed = dt.datetime.fromisoformat(value)
                 return (
                     parsed.replace(tzinfo=dt.UTC)
                     if parsed.tzinfo is None
