@@ -38,7 +38,8 @@ def incoming_wins(stored: Paper, incoming: Paper) -> bool:
 def merge_papers(stored: Paper, incoming: Paper) -> Paper:
     """The stored paper updated by `incoming`: winning non-empty fields replace, the rest fill gaps.
 
-    ``published`` keeps the earliest date known; ``field_sources`` records where each field came from.
+    ``published`` keeps the earliest date known; ``field_sources`` records the fields that came
+    from another source than the stored paper's own.
     """
     wins = incoming_wins(stored, incoming)
     merged = stored.replace(field_sources=dict(stored.field_sources))
@@ -50,20 +51,23 @@ def merge_papers(stored: Paper, incoming: Paper) -> Paper:
         if wins or _is_empty(old):
             if new != old:
                 setattr(merged, name, new)
-                merged.field_sources[name] = incoming.source
+                _attribute(merged, name, incoming.source)
     if incoming.published and (stored.published is None or incoming.published < stored.published):
         merged.published = incoming.published
-        merged.field_sources["published"] = incoming.source
+        _attribute(merged, "published", incoming.source)
     if incoming.version is not None and (stored.version is None or incoming.version > stored.version):
         merged.version = incoming.version
     return merged
 
 
 def with_sources(paper: Paper) -> Paper:
-    """A new paper whose every non-empty field is attributed to its source."""
-    sources = {
-        name: paper.source
-        for name in (*MERGED_FIELDS, "published")
-        if not _is_empty(getattr(paper, name))
-    }
-    return paper.replace(field_sources=sources)
+    """A new paper: every field comes from its own source, so no per-field sources are kept."""
+    paper.field_sources = {}
+    return paper
+
+
+def _attribute(paper: Paper, name: str, source: str) -> None:
+    if source == paper.source:
+        paper.field_sources.pop(name, None)
+    else:
+        paper.field_sources[name] = source

@@ -29,13 +29,18 @@ class Paper:
     abs_url: str | None = None
     pdf_url: str | None = None
     source: str = "unknown"  # which ingest source produced this record
-    field_sources: dict[str, str] = field(default_factory=dict)  # set by the store on merge
+    # fields that came from another source than `source` (set by the store when records merge)
+    field_sources: dict[str, str] = field(default_factory=dict)
     upvotes: int = 0  # community upvotes (imported + local votes); read-only for ingest
     hidden: bool = False
 
     @property
     def is_arxiv(self) -> bool:
         return not self.id.startswith("local:")
+
+    def source_of(self, field_name: str) -> str:
+        """Which ingest source the value of `field_name` came from."""
+        return self.field_sources.get(field_name, self.source)
 
     @property
     def author_count(self) -> int:

@@ -45,7 +45,8 @@ def test_a_newer_version_replaces_the_older_one(store: SqlStore) -> None:
     paper = store.get_paper("2401.00001")
     assert counts.updated == 1
     assert (paper.version, paper.title) == (2, "Revised title")
-    assert paper.field_sources["title"] == "oai-pmh"
+    assert paper.source_of("title") == "oai-pmh"
+    assert paper.source_of("authors") == "test"
     assert paper.authors == ["Ada Lovelace", "Alan Turing"]
 
 

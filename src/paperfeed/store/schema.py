@@ -59,6 +59,7 @@ submissions = sa.Table(
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_submissions_day", "day"),
+    sa.Index("ix_submissions_submitted_at", "submitted_at"),
 )
 
 votes = sa.Table(

@@ -100,12 +100,16 @@ class SqlStore(SubscriptionStoreMixin):
                 updates.append({**new_values, "_key": key})
                 counts.updated += 1
         if inserts:
-            conn.execute(papers.insert(), inserts)
+            self._bulk_insert(conn, papers, inserts)
         if updates:
             columns = {c: sa.bindparam(c) for c in updates[0] if c != "_key"}
             stmt = papers.update().where(papers.c.key == sa.bindparam("_key")).values(columns)
             conn.execute(stmt, updates)
         return counts
+
+    def _bulk_insert(self, conn: Connection, table: sa.Table, values: list[dict[str, Any]]) -> None:
+        """Insert many rows (backends may override with a faster driver-level path)."""
+        conn.execute(table.insert(), values)
 
     def _papers_with_keys(self, conn: Connection, ids: list[str]) -> Iterator[tuple[int, Paper]]:
         for chunk_start in range(0, len(ids), 900):
