@@ -8,13 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperfeed.ingest.base import Checkpoint, Record
-from paperfeed.ingest.normalize import clean_text
-from paperfeed.ingest.snapshot import (
-    collapse_space,
-    parse_snapshot_line,
-    read_snapshot,
-    snapshot_key,
-)
+from paperfeed.ingest.normalize import clean_text, collapse_space
+from paperfeed.ingest.snapshot import parse_snapshot_line, read_snapshot, snapshot_key
 from paperfeed.models import SkippedRecord
 from tests.conftest import DATA
 

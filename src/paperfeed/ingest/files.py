@@ -23,6 +23,7 @@ from paperfeed.ingest.normalize import (
     InvalidRecord,
     arxiv_links,
     clean_text,
+    collapse_space,
     local_id,
     optional_text,
     parse_arxiv_id,
@@ -88,10 +89,10 @@ def paper_from_dict(row: dict, *, source: str = "jsonl") -> Paper:
     The id comes from the first of ``arxiv_id, arxiv, eprint, id, url, abs_url, doi`` that holds
     an arXiv id (with version, or an arXiv URL), else it is `local_id(title, authors)`.
     """
-    title = clean_text(_as_text(row.get("title")))
+    title = collapse_space(_as_text(row.get("title")))
     if not title:
         raise InvalidRecord("missing title")
-    abstract = clean_text(_as_text(row.get("abstract") or row.get("summary")))
+    abstract = collapse_space(_as_text(row.get("abstract") or row.get("summary")))
     if not abstract:
         raise InvalidRecord("missing abstract")
     authors = _names(split_authors(row.get("authors")))

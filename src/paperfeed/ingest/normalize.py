@@ -30,6 +30,17 @@ def clean_text(text: str | None) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
 
 
+def collapse_space(text: str) -> str:
+    """`clean_text` of a str, several times faster on long text (the bulk importers' hot path)."""
+    if text.isascii():
+        text = text.replace("\n", " ")
+        if text.isprintable():  # no whitespace other than spaces left
+            while "  " in text:
+                text = text.replace("  ", " ")
+            return text.strip(" ")
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
 def optional_text(text: str | None) -> str | None:
     cleaned = clean_text(text)
     return cleaned or None

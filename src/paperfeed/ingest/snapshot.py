@@ -6,7 +6,6 @@ import datetime as dt
 import itertools
 import logging
 import os
-import unicodedata
 from pathlib import Path
 
 import orjson
@@ -17,6 +16,7 @@ from paperfeed.ingest.latex import has_latex, latex_to_text
 from paperfeed.ingest.normalize import (
     InvalidRecord,
     arxiv_links,
+    collapse_space,
     parse_arxiv_id,
     parse_datetime,
     split_authors,
@@ -86,7 +86,10 @@ def parse_snapshot_line(line: bytes | str) -> Paper:
     version, published, updated = _versions(row.get("versions"))
     if updated is None and row.get("update_date"):
         updated = _date(row["update_date"])
-    categories = _text(row, "categories").split()
+    listed = row.get("categories") or ""
+    if not isinstance(listed, str):
+        raise InvalidRecord("categories is not text")
+    categories = listed.split()
     abs_url, pdf_url = arxiv_links(arxiv_id, version)
     return Paper(
         id=arxiv_id,
@@ -109,24 +112,13 @@ def parse_snapshot_line(line: bytes | str) -> Paper:
 
 
 def _text(row: dict, key: str) -> str:
-    """`clean_text` of a string field, minus its regex (several times faster on long abstracts)."""
+    """`collapse_space` of a string field (`clean_text`, faster)."""
     value = row.get(key)
     if not value:
         return ""
     if not isinstance(value, str):
         raise InvalidRecord(f"{key} is not text")
     return collapse_space(value)
-
-
-def collapse_space(text: str) -> str:
-    """Same result as `clean_text` for a str: NFC, whitespace runs to one space, stripped."""
-    if text.isascii():
-        text = text.replace("\n", " ")
-        if text.isprintable():  # no other whitespace than spaces left
-            while "  " in text:
-                text = text.replace("  ", " ")
-            return text.strip(" ")
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def _versions(versions: object) -> tuple[int | None, dt.datetime | None, dt.datetime | None]:
