@@ -101,13 +101,13 @@ def test_malformed_items_are_skipped_with_their_position(tmp_path: Path) -> None
 
 def test_jsonl_lines_with_file_date_and_bad_lines(tmp_path: Path) -> None:
     item = json.loads((HF / "raw" / "2024-05-27.json").read_text())[0]
-    lines = [json.dumps(dict(item, file_date="2024-05-28")), "{oops", json.dumps(item)]
+    lines = ["{oops", json.dumps(dict(item, file_date="2024-05-28")), json.dumps(item)]
     path = tmp_path / "items.jsonl.gz"
     path.write_bytes(gzip.compress("\n".join(lines).encode()))
     items = list(read_hf_daily(path, day=dt.date(2024, 5, 27)))
-    assert items[0].submission.day == dt.date(2024, 5, 28)
-    assert items[1] == SkippedRecord(f"{path}:2", items[1].reason)
-    assert items[1].reason.startswith("invalid JSON")
+    assert items[0] == SkippedRecord(f"{path}:1", items[0].reason)  # a bad first line too
+    assert items[0].reason.startswith("invalid JSON")
+    assert items[1].submission.day == dt.date(2024, 5, 28)
     assert items[2].submission.day == dt.date(2024, 5, 27)
 
 

@@ -34,8 +34,9 @@ def read_hf_daily(path: str | os.PathLike[str], *, day: dt.date | None = None) -
     """Records (paper + submission) of a saved daily-papers file, plain or gzip.
 
     Either one API response (a JSON list of items, or ``{"date", "data": [...]}``) or JSON lines
-    of items with ``file_date``. Items without their own submission date are put on `day`, else on
-    the item's ``file_date``, else on the date in the file name (``2024-12-11.json``).
+    of items (``*.jsonl*``, or a first line that is an item). An item's day is its
+    ``submittedOnDailyAt``, else its ``file_date``, else `day`, else the date in the file name
+    (``2024-12-11.json``), else the day of the item's ``publishedAt``.
     """
     day = day or _date_in_name(path)
     with open_binary(path) as stream:
@@ -44,7 +45,7 @@ def read_hf_daily(path: str | os.PathLike[str], *, day: dt.date | None = None) -
             head = orjson.loads(first)
         except orjson.JSONDecodeError:
             head = None
-        if isinstance(head, dict) and "paper" in head:  # JSON lines, one item each
+        if ".jsonl" in Path(path).name or (isinstance(head, dict) and "paper" in head):
             yield from _items_of_lines(path, first, stream, day)
             return
         document = first + stream.read()
