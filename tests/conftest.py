@@ -1,4 +1,9 @@
-"""Shared fixtures: real stores on temporary files, paths to the shared data."""
+"""Shared fixtures: real stores on temporary files, paths to the shared data.
+
+Every test using `settings` or `feed` (or `database_url`) runs once per storage backend:
+``--backend=sqlite|postgres|both`` (default: both when the pgserver binaries are installed).
+PostgreSQL runs in a throwaway local server (tests/pg.py), one fresh database per test.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,97 @@ import pytest
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
+from tests import pg
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAPERFEED_SHARED_DIR", REPO.parent / "shared"))
 DATA = SHARED / "data"
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=(*BACKENDS, "both"),
+        default=None,
+        help="Store backend(s) for tests using the store (default: both if pgserver is installed).",
+    )
+
+
+def selected_backends(config: pytest.Config) -> list[str]:
+    choice = config.getoption("--backend") or ("both" if pg.available() else "sqlite")
+    return list(BACKENDS) if choice == "both" else [choice]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run only on these store backends (e.g. the ANN file tests)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = selected_backends(metafunc.config)
+        marker = metafunc.definition.get_closest_marker("backends")
+        if marker is not None:
+            backends = [b for b in backends if b in marker.args]
+        metafunc.parametrize(
+            "backend",
+            backends
+            or [pytest.param("none", marks=pytest.mark.skip(reason="backend not selected"))],
+            indirect=True,
+            scope="module",
+        )
+
+
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test: "sqlite" or "postgres"."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PostgresServer]:
+    server = pg.start_server()
+    yield server
+    server.stop()
+
+
+def _database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    if backend != "postgres":
+        yield None  # the default: a SQLite file in the data dir
+        return
+    server: pg.PostgresServer = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database URL, or None for SQLite (a file in the data dir)."""
+    yield from _database(backend, request)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """As `database_url`, shared by the tests of a module."""
+    yield from _database(backend, request)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     """Settings for a fresh deployment in a temporary data dir."""
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret", arxiv_delay=0.0)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret",
+        arxiv_delay=0.0,
+    )
 
 
 @pytest.fixture
 def feed(settings: Settings) -> Iterator[PaperFeed]:
-    """A PaperFeed on a new SQLite file."""
+    """A PaperFeed on a fresh store of the test's backend."""
     with PaperFeed(settings) as paperfeed:
         yield paperfeed

@@ -46,9 +46,12 @@ EXTRA = [
 
 
 @pytest.fixture(scope="module")
-def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaperFeed]:
+def feed(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[PaperFeed]:
     data_dir: Path = tmp_path_factory.mktemp("keyword")
-    with PaperFeed(Settings(data_dir=data_dir, secret_key="x")) as paperfeed:
+    settings = Settings(data_dir=data_dir, database_url=module_database_url, secret_key="x")
+    with PaperFeed(settings) as paperfeed:
         paperfeed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
         paperfeed.store.upsert_papers(EXTRA)
         paperfeed.store.catch_up_keyword_index()

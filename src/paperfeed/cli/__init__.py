@@ -12,6 +12,7 @@ from paperfeed.cli.bootstrap import bootstrap
 from paperfeed.cli.context import pass_feed
 from paperfeed.cli.digest import digest
 from paperfeed.cli.ingest import ingest
+from paperfeed.cli.migrate import migrate
 from paperfeed.cli.search import index, search, similar
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
@@ -54,3 +55,4 @@ main.add_command(search)
 main.add_command(similar)
 main.add_command(index)
 main.add_command(digest)
+main.add_command(migrate)

@@ -1,0 +1,51 @@
+"""`paperfeed migrate --from sqlite:///... --to postgresql://...`: copy a whole store."""
+
+from __future__ import annotations
+
+import click
+
+from paperfeed.cli.context import progress_bar
+from paperfeed.store import open_store
+from paperfeed.store.copy import CopyError, copied_tables, copy_store, count_rows
+
+
+@click.command()
+@click.option(
+    "--from",
+    "source_url",
+    required=True,
+    help="The store to copy, e.g. sqlite:///data/paperfeed.db",
+)
+@click.option(
+    "--to", "target_url", required=True, help="The new store, e.g. postgresql://user@host/paperfeed"
+)
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1))
+def migrate(source_url: str, target_url: str, batch_size: int) -> None:
+    """Copy papers, users, votes, digests, embeddings and ingest state into another store.
+
+    Keys are kept, so the copy searches and links exactly like the original. Safe to interrupt:
+    running the same command again continues where it stopped. Stop writers to the source first.
+    """
+    source, target = open_store(source_url), open_store(target_url)
+    try:
+        tables = copied_tables(source, target)
+        total = sum(count_rows(source, tables).values())
+        with progress_bar("copying", total=total) as advance:
+            advance(sum(count_rows(target, tables).values()))  # copied by an earlier run
+            try:
+                report = copy_store(source, target, batch_size=batch_size, on_progress=advance)
+            except CopyError as error:
+                raise click.ClickException(str(error)) from error
+    finally:
+        source.close()
+        target.close()
+    click.echo(f"{'table':<20} {'source':>10} {'target':>10}  copied now")
+    for count in report.counts:
+        mark = "" if count.ok else "  MISMATCH"
+        copied = report.copied.get(count.table, 0)
+        click.echo(
+            f"{count.table:<20} {count.source:>10,} {count.target:>10,}  {copied:>10,}{mark}"
+        )
+    if not report.ok:
+        raise click.ClickException("row counts differ between the stores")
+    click.echo("all rows copied")

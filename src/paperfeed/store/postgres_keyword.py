@@ -1,0 +1,174 @@
+"""Keyword search and search filters on PostgreSQL: tsquery expressions built from a Query.
+
+The ``papers.search_vector`` column (see postgres.py) holds title (weight A), authors (B) and
+abstract (C), tokenised after ``paperfeed_fold``: accents removed and ASCII punctuation turned into
+spaces, so "self-supervised" is the phrase "self supervised" as in SQLite's unicode61 tokenizer.
+English stems (Snowball) without stop words. User text is never parsed as tsquery syntax: each
+word or phrase becomes ``phraseto_tsquery`` of its folded text; only prefixes and author names
+are spelled as tsquery text, from word characters alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.engine import Connection
+
+from paperfeed.search.query import Query
+from paperfeed.store.schema import papers
+
+CONFIG = "paperfeed"
+# ts_rank_cd weights of the labels {D, C, B, A}: abstract 1, authors 2, title 4 (as SQLite's bm25).
+RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
+RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
+_MAX_NAME_TOKENS = 6
+_ASCII_PUNCTUATION = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
+
+search_vector = sa.literal_column("papers.search_vector")
+
+
+def fold(text: str) -> str:
+    """What ``paperfeed_fold`` does in SQL: accents dropped, ASCII punctuation to spaces."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not 0x300 <= ord(ch) <= 0x36F)
+    return " ".join(stripped.translate(_ASCII_PUNCTUATION).split())
+
+
+def _config() -> sa.ColumnElement[Any]:
+    return sa.cast(sa.literal(CONFIG), REGCONFIG)
+
+
+def _phrase(text: str) -> sa.ColumnElement[Any]:
+    return sa.func.phraseto_tsquery(_config(), sa.literal(fold(text)), type_=TSQUERY)
+
+
+def _lexeme(token: str, suffix: str = "") -> str:
+    return "'" + token.replace("'", "''") + "'" + suffix
+
+
+def _prefix(text: str) -> sa.ColumnElement[Any] | None:
+    tokens = fold(text).split()
+    if not tokens:
+        return None
+    spelled = " <-> ".join(_lexeme(t) for t in tokens[:-1]) + " <-> " * (len(tokens) > 1)
+    return sa.func.to_tsquery(
+        _config(), sa.literal(spelled + _lexeme(tokens[-1], ":*")), type_=TSQUERY
+    )
+
+
+def _combine(parts: Sequence[sa.ColumnElement[Any]], how: str) -> sa.ColumnElement[Any] | None:
+    """`parts` joined with tsquery_and or tsquery_or (`how`); None when there are none."""
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = getattr(sa.func, how)(combined, part, type_=TSQUERY)
+    return combined
+
+
+def _any_of(texts: Sequence[str]) -> sa.ColumnElement[Any] | None:
+    return _combine([_phrase(t) for t in texts], "tsquery_or")
+
+
+def _matches(tsquery: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    return search_vector.op("@@", return_type=sa.Boolean)(tsquery)
+
+
+def match_query(query: Query) -> sa.ColumnElement[Any] | None:
+    """The ranking tsquery: any of the words, all required phrases, none of the excluded."""
+    optional = [_phrase(t) for t in query.terms]
+    optional += [p for p in map(_prefix, query.prefixes) if p is not None]
+    parts = [q for q in [_combine(optional, "tsquery_or")] if q is not None]
+    parts += [_phrase(p) for p in query.required]
+    expression = _combine(parts, "tsquery_and")
+    if expression is None:
+        return None
+    excluded = _any_of(query.excluded)
+    if excluded is not None:
+        expression = sa.func.tsquery_and(
+            expression, sa.func.tsquery_not(excluded, type_=TSQUERY), type_=TSQUERY
+        )
+    return expression
+
+
+def author_tokens(name: str) -> list[str]:
+    return fold(name).split()[:_MAX_NAME_TOKENS]
+
+
+def _author_condition(name: str) -> sa.ColumnElement[bool] | None:
+    """One author's tokens (initials as prefixes) in a single author line of the paper.
+
+    The GIN index narrows by the authors' lexemes (weight B); the per-author check then makes
+    "G. Hinton" match "Geoffrey E. Hinton" but not a G. and a Hinton in two different names.
+    """
+    tokens = author_tokens(name)
+    if not tokens:
+        return None
+    spelled = [_lexeme(t, ":*" if len(t) == 1 else "") for t in tokens]
+    weighted = " & ".join(s + ("B" if s.endswith("*") else ":B") for s in spelled)
+    indexed = _matches(sa.func.to_tsquery(_config(), sa.literal(weighted), type_=TSQUERY))
+    names = sa.func.unnest(sa.func.string_to_array(papers.c.authors, "\n")).table_valued("name")
+    one_author = sa.func.to_tsvector(_config(), sa.func.paperfeed_fold(names.c.name)).op(
+        "@@", return_type=sa.Boolean
+    )(sa.func.to_tsquery(_config(), sa.literal(" & ".join(spelled)), type_=TSQUERY))
+    return sa.and_(
+        indexed, sa.exists(sa.select(sa.literal(1)).select_from(names).where(one_author))
+    )
+
+
+def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[sa.ColumnElement]:
+    """WHERE conditions on `papers` for the query's filters; hidden papers never pass.
+
+    With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
+    did not come from the keyword match, e.g. nearest neighbours or plain listings).
+    """
+    conditions: list[sa.ColumnElement] = [papers.c.hidden == sa.false()]
+    if query.empty_range:
+        conditions.append(sa.false())
+    if query.date_from:
+        conditions.append(papers.c.published >= _midnight(query.date_from))
+    if query.date_to:
+        conditions.append(papers.c.published < _midnight(query.date_to + dt.timedelta(days=1)))
+    if query.categories:
+        padded = " " + papers.c.categories + " "
+        options = []
+        for category in query.categories:
+            if "." in category:
+                options.append(padded.ilike(f"% {category} %"))
+            else:  # an archive: cs matches cs.CL, cs.LG...; hep-th matches itself
+                options += [padded.ilike(f"% {category}.%"), padded.ilike(f"% {category} %")]
+        conditions.append(sa.or_(*options))
+    conditions += [c for c in map(_author_condition, query.authors) if c is not None]
+    if text_constraints:
+        required = _combine([_phrase(p) for p in query.required], "tsquery_and")
+        if required is not None:
+            conditions.append(_matches(required))
+        excluded = _any_of(query.excluded)
+        if excluded is not None:
+            conditions.append(sa.not_(_matches(excluded)))
+    return conditions
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int, float]]:
+    """ts_rank_cd-ranked (key, score) of visible papers matching the query, best first."""
+    tsquery = match_query(query)
+    if tsquery is None:
+        return []
+    weights = sa.cast(sa.literal(RANK_WEIGHTS), sa.ARRAY(sa.REAL))
+    score = sa.func.ts_rank_cd(weights, search_vector, tsquery, RANK_NORMALIZATION, type_=sa.Float)
+    stmt = (
+        sa.select(papers.c.key, score.label("score"))
+        .where(_matches(tsquery), *filter_conditions(query))
+        .order_by(score.desc(), papers.c.key)
+        .limit(limit)
+    )
+    return [(row.key, float(row.score)) for row in conn.execute(stmt)]
