@@ -10,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper, Submission
@@ -95,19 +96,44 @@ def use_fake_embedder(feed: PaperFeed) -> None:
     service.index()
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
     """argon2 with its smallest cost: the same code path, without a second per hash."""
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
 
 
-@pytest.fixture
-def web_feed(feed: PaperFeed) -> PaperFeed:
+def populate(feed: PaperFeed) -> PaperFeed:
+    """The fixture papers, indexed, and the accounts alice and root (an admin)."""
     load_fixture_papers(feed)
     use_fake_embedder(feed)
     create_account(feed.store, "alice", PASSWORD, "alice@example.org")
     create_account(feed.store, "root", PASSWORD, is_admin=True)
     return feed
+
+
+@pytest.fixture
+def web_feed(feed: PaperFeed) -> PaperFeed:
+    """A fresh populated store, for tests that change it."""
+    return populate(feed)
+
+
+@pytest.fixture(scope="module")
+def reader(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[TestClient]:
+    """One client over one populated store for the tests of a module that only read."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("site") / "data",
+        database_url=module_database_url,
+        secret_key="test-secret",
+        arxiv_delay=0.0,
+    )
+    with PaperFeed(settings) as feed:
+        populate(feed)
+        with TestClient(create_app(feed), raise_server_exceptions=False) as test_client:
+            yield test_client
 
 
 @pytest.fixture

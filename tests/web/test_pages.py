@@ -64,18 +64,18 @@ def upvotes_shown(client: TestClient, paper_id: str) -> int:
         ("/static/style.css", ".card"),
     ],
 )
-def test_pages_render(client: TestClient, path: str, expected: str) -> None:
-    response = client.get(path)
+def test_pages_render(reader: TestClient, path: str, expected: str) -> None:
+    response = reader.get(path)
     assert response.status_code == 200
     assert expected in response.text
 
 
-def test_daily_feed_defaults_to_latest_day_with_navigation(client: TestClient) -> None:
-    page = client.get("/").text
+def test_daily_feed_defaults_to_latest_day_with_navigation(reader: TestClient) -> None:
+    page = reader.get("/").text
     assert titles(page) == ["hep-th/9901001"]
     assert 'rel="prev" href="/?date=2024-01-10&amp;sort=upvotes"' in page
     assert "no later papers" in page
-    day = client.get("/?date=2024-01-10").text
+    day = reader.get("/?date=2024-01-10").text
     assert titles(day) == ["2401.00001", "2401.00002"]  # 5 upvotes before 2
     assert 'href="/?date=2024-01-08&amp;sort=upvotes"' in day
     assert 'href="/?date=2024-01-12&amp;sort=upvotes"' in day
@@ -83,23 +83,23 @@ def test_daily_feed_defaults_to_latest_day_with_navigation(client: TestClient) -
     assert "3 authors" in day and "cs.CL" in day
 
 
-def test_week_and_month_views(client: TestClient) -> None:
-    week = client.get("/?week=2024-W02").text  # Jan 8 – Jan 14
+def test_week_and_month_views(reader: TestClient) -> None:
+    week = reader.get("/?week=2024-W02").text  # Jan 8 – Jan 14
     assert titles(week) == ["2401.00003", "2401.00001", "2401.00002", "hep-th/9901001"]
     assert "Papers of the week" in week
-    month = client.get("/?month=2024-01&sort=date").text
+    month = reader.get("/?month=2024-01&sort=date").text
     assert titles(month)[0] == "hep-th/9901001"  # newest submission first
     assert 'href="/?month=2024-01&amp;sort=date" class="active"' in month
-    empty = client.get("/?date=2023-05-01").text
+    empty = reader.get("/?date=2023-05-01").text
     assert "No papers were submitted on May 1, 2023" in empty
     assert 'href="/?date=2024-01-08&amp;sort=upvotes"' in empty  # the next day with papers
 
 
-def test_feed_pagination(web_feed: PaperFeed, client: TestClient, monkeypatch) -> None:
+def test_feed_pagination(reader: TestClient, monkeypatch) -> None:
     monkeypatch.setattr("paperfeed.web.pages.FEED_PAGE", 1)
-    first = client.get("/?date=2024-01-10").text
+    first = reader.get("/?date=2024-01-10").text
     assert titles(first) == ["2401.00001"] and "page=2" in first
-    second = client.get("/?date=2024-01-10&page=2").text
+    second = reader.get("/?date=2024-01-10&page=2").text
     assert titles(second) == ["2401.00002"] and "next page" not in second
 
 
@@ -119,8 +119,8 @@ def test_feed_pagination(web_feed: PaperFeed, client: TestClient, monkeypatch) -
         ("/no/such/page", 404, "page not found"),
     ],
 )
-def test_malformed_and_unknown_requests(client: TestClient, path: str, status: int, message: str):
-    response = client.get(path)
+def test_malformed_and_unknown_requests(reader: TestClient, path: str, status: int, message: str):
+    response = reader.get(path)
     assert response.status_code == status
     assert message in response.text
     assert "Traceback" not in response.text
@@ -137,19 +137,19 @@ def test_unexpected_errors_hide_details(web_feed: PaperFeed, client: TestClient,
     assert "secret internal detail" not in response.text and "Traceback" not in response.text
 
 
-def test_titles_abstracts_and_names_render_as_text(client: TestClient) -> None:
+def test_titles_abstracts_and_names_render_as_text(reader: TestClient) -> None:
     for path in ("/?date=2024-01-10", "/papers/2401.00002", "/search?q=bounds", "/trending"):
-        page = client.get(path).text
+        page = reader.get(path).text
         assert "<script>alert" not in page and "<img src=x" not in page, path
         assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in page, path
         assert "$a&lt;b$" in page, path
-    paper = client.get("/papers/2401.00002").text
+    paper = reader.get("/papers/2401.00002").text
     assert "Mallory &lt;b&gt;Evil&lt;/b&gt;" in paper
     assert "javascript:" not in paper  # an unsafe imported link is left out
 
 
-def test_security_headers(client: TestClient) -> None:
-    headers = client.get("/").headers
+def test_security_headers(reader: TestClient) -> None:
+    headers = reader.get("/").headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
 
@@ -164,8 +164,8 @@ def test_about_explains_configured_trending(tmp_path) -> None:
     assert "last <strong>3 days</strong>" in page
 
 
-def test_trending_ranks_by_formula_and_says_when_archived(client: TestClient) -> None:
-    page = client.get("/trending").text
+def test_trending_ranks_by_formula_and_says_when_archived(reader: TestClient) -> None:
+    page = reader.get("/trending").text
     # all fixture submissions are from 2024: ranked as of the end of the latest feed day
     assert "ranking as of 2024-01-13" in page
     ids = titles(page)
@@ -177,32 +177,32 @@ def test_trending_ranks_by_formula_and_says_when_archived(client: TestClient) ->
 # -- search ----------------------------------------------------------------------------------
 
 
-def test_search_highlights_after_escaping(client: TestClient) -> None:
-    page = client.get("/search?q=transformers+attention").text
+def test_search_highlights_after_escaping(reader: TestClient) -> None:
+    page = reader.get("/search?q=transformers+attention").text
     assert "Sparse <mark>Attention</mark> <mark>Transformers</mark> for Long Documents" in page
     # the escaped title of the XSS paper: <mark> is added around words only, never inside &lt;
-    tricky = client.get("/search", params={"q": "lt script bounds"}).text
+    tricky = reader.get("/search", params={"q": "lt script bounds"}).text
     assert "&lt;<mark>script</mark>&gt;" in tricky
     assert "&<mark>lt</mark>;" not in tricky
 
 
-def test_search_filters_sort_and_messages(client: TestClient) -> None:
-    assert titles(client.get("/search?q=&category=math.CO").text) == ["2401.00002"]
-    by_author = client.get("/search", params={"q": "", "author": "Franklin"}).text
+def test_search_filters_sort_and_messages(reader: TestClient) -> None:
+    assert titles(reader.get("/search?q=&category=math.CO").text) == ["2401.00002"]
+    by_author = reader.get("/search", params={"q": "", "author": "Franklin"}).text
     assert titles(by_author) == ["2401.00003"]
-    dated = client.get("/search?q=attention&from=2024-01-06&to=2024-01-31").text
+    dated = reader.get("/search?q=attention&from=2024-01-06&to=2024-01-31").text
     assert "2401.00003" not in titles(dated) and "2401.00001" in titles(dated)
-    newest = titles(client.get("/search?q=attention&sort=date").text)
+    newest = titles(reader.get("/search?q=attention&sort=date").text)
     published = {p.id: p.published for p in PAPERS}
     assert {"2401.00001", "2401.00003"} <= set(newest)
     oldest = dt.datetime.min.replace(tzinfo=dt.UTC)  # undated papers last
     assert newest == sorted(newest, key=lambda i: published[i] or oldest, reverse=True)
-    parsed = client.get("/search", params={"q": '"unbalanced quote'}).text
+    parsed = reader.get("/search", params={"q": '"unbalanced quote'}).text
     assert 'class="notice" role="status"' in parsed  # the parser explains what it changed
 
 
-def test_search_without_results_gives_help(client: TestClient) -> None:
-    page = client.get("/search?q=x&category=astro-ph.GA").text
+def test_search_without_results_gives_help(reader: TestClient) -> None:
+    page = reader.get("/search?q=x&category=astro-ph.GA").text
     assert "No results" in page and "widening the date range" in page
 
 
@@ -223,8 +223,8 @@ def test_search_pagination(web_feed: PaperFeed, client: TestClient) -> None:
 # -- one paper -------------------------------------------------------------------------------
 
 
-def test_paper_page_details(client: TestClient) -> None:
-    page = client.get("/papers/2401.00001").text
+def test_paper_page_details(reader: TestClient) -> None:
+    page = reader.get("/papers/2401.00001").text
     assert "Sparse Attention Transformers for Long Documents" in page
     assert 'href="https://arxiv.org/pdf/2401.00001"' in page
     assert 'href="https://arxiv.org/abs/2401.00001"' in page
@@ -234,10 +234,10 @@ def test_paper_page_details(client: TestClient) -> None:
     assert "Hide paper" not in page  # not an admin
 
 
-def test_paper_urls_are_canonicalised(client: TestClient) -> None:
-    response = client.get("/papers/2401.00001v3", follow_redirects=False)
+def test_paper_urls_are_canonicalised(reader: TestClient) -> None:
+    response = reader.get("/papers/2401.00001v3", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/papers/2401.00001"
-    assert client.get("/papers/arXiv:hep-th/9901001").status_code == 200
+    assert reader.get("/papers/arXiv:hep-th/9901001").status_code == 200
 
 
 # -- sessions, CSRF, votes -------------------------------------------------------------------
@@ -268,12 +268,12 @@ def test_vote_once_and_unvote(client: TestClient) -> None:
     assert upvotes_shown(client, "2401.00001") == 5
 
 
-def test_anonymous_vote_goes_to_login(client: TestClient) -> None:
-    token = csrf_of(client, "/")
-    response = vote(client, token, "2401.00001")
+def test_anonymous_vote_goes_to_login(reader: TestClient) -> None:
+    token = csrf_of(reader, "/")
+    response = vote(reader, token, "2401.00001")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=%2F%3Fdate%3D2024-01-10"
-    assert upvotes_shown(client, "2401.00001") == 5
+    assert upvotes_shown(reader, "2401.00001") == 5
 
 
 def test_vote_rejects_bad_input(client: TestClient) -> None:
@@ -462,10 +462,10 @@ def test_submissions_are_rate_limited(client: TestClient) -> None:
     assert statuses == [400, 400, 400, 429]
 
 
-def test_api_and_feed_routers_are_included(client: TestClient) -> None:
-    api = client.get("/api/daily_papers?date=2024-01-10")
+def test_api_and_feed_routers_are_included(reader: TestClient) -> None:
+    api = reader.get("/api/daily_papers?date=2024-01-10")
     assert api.status_code == 200 and api.headers["content-type"].startswith("application/json")
-    atom = client.get("/feeds/daily.atom")
+    atom = reader.get("/feeds/daily.atom")
     assert atom.status_code == 200 and "<feed" in atom.text
-    assert client.get("/api/papers/9999.99999").json()["error"]
-    assert client.get("/papers/2401.00001.md").status_code == 200  # before the HTML route
+    assert reader.get("/api/papers/9999.99999").json()["error"]
+    assert reader.get("/papers/2401.00001.md").status_code == 200  # before the HTML route
