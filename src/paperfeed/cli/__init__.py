@@ -14,6 +14,8 @@ from paperfeed.cli.digest import digest
 from paperfeed.cli.ingest import ingest
 from paperfeed.cli.migrate import migrate
 from paperfeed.cli.search import index, search, similar
+from paperfeed.cli.serve import serve
+from paperfeed.cli.users import user
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
 
@@ -56,3 +58,5 @@ main.add_command(similar)
 main.add_command(index)
 main.add_command(digest)
 main.add_command(migrate)
+main.add_command(serve)
+main.add_command(user)
