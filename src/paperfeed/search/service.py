@@ -83,10 +83,12 @@ class SearchService:
         self._embedder = embedder
         self._embedder_error: str | None = None
         self._index: VectorIndex | None = None
+        self._dirty = False  # the in-memory index holds more than its file
         self._lock = threading.RLock()  # guards the in-memory ANN index
         self._indexing = threading.Lock()  # one index() run at a time
         self._thread: threading.Thread | None = None
         self._checked_at = 0.0
+        self._stored_vectors: int | None = None  # when the store searches vectors itself
 
     # -- embedder and ANN index --------------------------------------------------------------
 
@@ -126,21 +128,29 @@ class SearchService:
         """Bring the ANN index in step with the embeddings table; says what it did."""
         with self._lock:
             self._checked_at = time.monotonic()
-            index = self._index if self._index is not None else self._open_index()
-            self._index = index
+            if self.store.vectors_in_store:  # pgvector: the database is the index, no file
+                self._stored_vectors = self.store.embedding_status(self.model)[0]
+                return f"{self._stored_vectors} vectors, searched in the database"
+            if self._index is None:
+                self._index = self._open_index()
+                self._dirty = False
+            index = self._index
             count, top = self.store.embedding_status(self.model)
             marker = index.synced_through
             if not isinstance(marker, int) or marker > top:
-                return self._rebuild(index, save=save)
-            if marker < top:
-                added = self._catch_up(index, marker)
-                if len(index) == count:
-                    if save:
-                        index.save(index.synced_through)
-                    return f"added {added} vectors"
-            if len(index) != count:
-                return self._rebuild(index, save=save)
-            return "in sync"
+                done = self._rebuild(index)
+            elif marker < top:
+                done = f"added {self._catch_up(index, marker)} vectors"
+                if len(index) != count:
+                    done = self._rebuild(index)
+            elif len(index) != count:
+                done = self._rebuild(index)
+            else:
+                done = "in sync"
+            if save and self._dirty:
+                index.save(index.synced_through)
+                self._dirty = False
+            return done
 
     def _catch_up(self, index: VectorIndex, marker: int) -> int:
         added, keys, vectors = 0, [], []
@@ -155,25 +165,48 @@ class SearchService:
             index.add(np.array(keys), np.stack(vectors))
             added += len(keys)
         index.synced_through = marker
+        self._dirty = True
         return added
 
-    def _rebuild(self, index: VectorIndex, *, save: bool) -> str:
+    def _rebuild(self, index: VectorIndex) -> str:
         rows = list(self.store.embeddings_since(self.model, 0))
         keys = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.stack([r[1] for r in rows]) if rows else np.zeros((0, index.dim), np.float32)
         index.rebuild(keys, vectors)
         index.synced_through = max((r[2] for r in rows), default=0)
-        if save:
-            index.save(index.synced_through)
+        self._dirty = True
         return f"rebuilt with {len(index)} vectors"
 
     def rebuild_index(self) -> int:
         """Rebuild the ANN index from the embeddings table; returns how many vectors it holds."""
+        if self.store.vectors_in_store:
+            self.sync()
+            return self.vector_count()
         with self._lock:
             if self._index is None:
                 self._index = self._open_index()
-            self._rebuild(self._index, save=True)
+            self._rebuild(self._index)
+            self._index.save(self._index.synced_through)
+            self._dirty = False
             return len(self._index)
+
+    def vector_count(self) -> int:
+        """How many papers semantic search can find (vectors in the ANN index or database)."""
+        if self.store.vectors_in_store:
+            if self._stored_vectors is None:
+                self.sync()
+            return self._stored_vectors or 0
+        return len(self.vector_index)
+
+    def _neighbours(
+        self, vector: np.ndarray, k: int, exclude: set[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(key, cosine) of the `k` nearest vectors, from the store if it can, else the index."""
+        found = self.store.nearest_keys(self.model, vector, k, exclude or ())
+        if found is not None:
+            return found
+        with self._lock:
+            return self.vector_index.search(vector, k, exclude=exclude)
 
     def _refresh(self) -> None:
         """Pick up embeddings written by another process (cheap; at most every few seconds)."""
@@ -230,8 +263,7 @@ class SearchService:
                     save = time.monotonic() - saved_at > SAVE_EVERY_SECONDS
                     self.sync(save=save)
                     saved_at = time.monotonic() if save else saved_at
-            if embedded:
-                self.sync()
+            self.sync()
             self.store.set_state(self._watermark_key(), (started - WATERMARK_MARGIN).isoformat())
             log.info("embedded %d papers with %s", embedded, self.model)
             return embedded
@@ -344,8 +376,7 @@ class SearchService:
         if vector is None:
             return []
         fetch = k * 5 if query.has_filters or query.required else k
-        with self._lock:
-            hits = self.vector_index.search(vector, fetch)
+        hits = self._neighbours(vector, fetch)
         if not hits:
             return []
         kept = self.store.filter_keys([key for key, _ in hits], query)
@@ -355,7 +386,7 @@ class SearchService:
         """The query's embedding; None (keyword-only) when nothing is embedded or no model."""
         try:
             self._refresh()
-            if len(self.vector_index) == 0:
+            if self.vector_count() == 0:
                 return None
             return self.embedder.embed_query(query.semantic_text)
         except Exception as error:  # a missing/broken model must not break keyword search
@@ -427,8 +458,7 @@ class SearchService:
         self._refresh()
         want = k + 10
         while True:
-            with self._lock:
-                hits = self.vector_index.search(vector, want, exclude=exclude)
+            hits = self._neighbours(vector, want, exclude)
             found = self._papers_by_key([key for key, _ in hits])
             visible = [(found[key], s) for key, s in hits if key in found and not found[key].hidden]
             if len(visible) >= k or len(hits) < want:

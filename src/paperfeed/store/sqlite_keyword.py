@@ -72,9 +72,9 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
     if query.empty_range:
         conditions.append(sa.false())
     if query.date_from:
-        conditions.append(papers.c.published >= _midnight(query.date_from))
+        conditions.append(papers.c.published >= _day(query.date_from))
     if query.date_to:
-        conditions.append(papers.c.published < _midnight(query.date_to + dt.timedelta(days=1)))
+        conditions.append(papers.c.published < _day(query.date_to + dt.timedelta(days=1)))
     if query.categories:
         padded = " " + papers.c.categories + " "
         options = []
@@ -97,8 +97,10 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
     return conditions
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day)
+def _day(day: dt.date) -> sa.BindParameter:
+    # Compared as text: stored datetimes start "YYYY-MM-DD", whichever way they were written
+    # (with or without fractional seconds), so "YYYY-MM-DD" bounds are exact and use the index.
+    return sa.bindparam(None, day.isoformat(), type_=sa.String)
 
 
 def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int, float]]:
