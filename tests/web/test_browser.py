@@ -1,0 +1,181 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright against uvicorn serving
+a store of real papers (the seed corpus, arXiv listings and Hugging Face daily papers)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+from paperfeed.ingest.base import Record
+from paperfeed.ingest.files import read_jsonl
+from paperfeed.ingest.hf_daily import read_hf_daily
+from paperfeed.web.app import create_app
+from tests.conftest import DATA, REPO
+from tests.web.conftest import use_fake_embedder
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HF_DAYS = ["2026-06-29.json", "2026-07-27.json"]
+UNSUBMITTED = 40  # arXiv listings loaded without a feed submission (to submit in the test)
+SCREENSHOTS = REPO / "test-output"
+CHROMIUM_WAIT = 300  # seconds to wait for a running `apt-get install chromium`
+
+
+def _wait_for_chromium() -> None:
+    deadline = time.monotonic() + CHROMIUM_WAIT
+    while not Path(CHROMIUM).exists():
+        if time.monotonic() > deadline or not shutil.which("apt-get"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        time.sleep(5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    feed: PaperFeed
+    unsubmitted: list[str]  # arXiv ids in the store that nobody submitted yet
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """uvicorn in a thread on a free port, over a SQLite store of real data."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("browser") / "data", secret_key="browser", arxiv_delay=0
+    )
+    with PaperFeed(settings) as feed:
+        feed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
+        for name in HF_DAYS:
+            feed.ingest(read_hf_daily(DATA / "hf_daily_papers" / "raw" / name))
+        listings = read_jsonl(DATA / "arxiv_cs_cv_cl_2025_2026.jsonl.gz")
+        fresh = [r for r in islice(listings, UNSUBMITTED) if isinstance(r, Record)]
+        feed.ingest(iter([Record(r.paper) for r in fresh]))
+        use_fake_embedder(feed)
+        port = _free_port()
+        config = uvicorn.Config(create_app(feed), host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield Site(f"http://127.0.0.1:{port}", feed, [r.paper.id for r in fresh])
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _wait_for_chromium()
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, site) -> Iterator[object]:
+    context = browser.new_context(base_url=site.url, viewport={"width": 1200, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+def test_daily_feed_with_real_papers(page, site: Site) -> None:
+    feed = site.feed
+    latest = feed.store.latest_day()
+    page.goto("/")
+    cards = page.locator("article.card")
+    expected = len(feed.store.feed(latest, latest, limit=30))
+    assert cards.count() == expected > 5
+    top = feed.store.feed(latest, latest, limit=1)[0]
+    assert cards.first.locator("h3 a").inner_text().endswith(top.paper.title[-20:])
+    assert cards.first.locator(".vote-button .count").inner_text() == str(top.upvotes)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "feed.png"), full_page=False)
+    page.locator("a.prev").click()
+    assert page.locator("article.card").count() > 0
+    assert "date=" in page.url
+
+
+def test_search_and_open_a_paper(page) -> None:
+    page.goto("/")
+    page.fill(".nav-search input[name=q]", "diffusion")
+    page.press(".nav-search input[name=q]", "Enter")
+    page.wait_for_url(re.compile(r"/search\?q=diffusion"))
+    assert page.locator("article.card").count() > 0
+    assert page.locator("article.card mark").first.inner_text().lower().startswith("diffusion")
+    title = page.locator("article.card h3 a").first
+    name = title.inner_text()
+    title.click()
+    page.wait_for_url(re.compile(r"/papers/"))
+    assert page.locator("h1.paper-title").inner_text() == name
+    assert page.locator(".links a", has_text="PDF").count() == 1
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "paper.png"), full_page=True)
+
+
+def test_sign_up_upvote_and_submit(page, site: Site) -> None:
+    page.goto("/")
+    page.click("text=Sign up")
+    page.fill("input[name=username]", "reader1")
+    page.fill("input[name=password]", "a long password")
+    page.click("button:has-text('Create account')")
+    assert page.locator(".who").inner_text().startswith("reader1")
+
+    vote = page.locator("article.card .vote-button").first
+    before = int(vote.locator(".count").inner_text())
+    vote.click()
+    page.wait_for_load_state()
+    vote = page.locator("article.card .vote-button").first
+    assert "voted" in (vote.get_attribute("class") or "")
+    assert int(vote.locator(".count").inner_text()) == before + 1
+
+    paper_id = site.unsubmitted[0]
+    page.goto("/submit")
+    page.fill("input[name=arxiv_id]", f"https://arxiv.org/abs/{paper_id}")
+    page.click("button:has-text('Submit')")
+    page.wait_for_url(re.compile(re.escape(f"/papers/{paper_id}")))
+    assert "by reader1" in page.locator(".meta").first.inner_text()
+    page.goto("/submit")
+    page.fill("input[name=arxiv_id]", paper_id)
+    page.click("button:has-text('Submit')")
+    assert "already submitted on" in page.locator("p.error").inner_text()
+
+    page.click("button:has-text('Log out')")
+    assert page.locator("text=Log in").count() > 0
+    page.click("text=Log in")
+    page.fill("input[name=username]", "reader1")
+    page.fill("input[name=password]", "a long password")
+    page.click("form.stacked button:has-text('Log in')")
+    assert page.locator(".who").inner_text().startswith("reader1")
