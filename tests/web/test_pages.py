@@ -462,10 +462,11 @@ def test_submissions_are_rate_limited(client: TestClient) -> None:
     assert statuses == [400, 400, 400, 429]
 
 
-def test_api_and_feed_routers_are_included(reader: TestClient) -> None:
+def test_api_feed_and_digest_routers_are_included(reader: TestClient) -> None:
     api = reader.get("/api/daily_papers?date=2024-01-10")
     assert api.status_code == 200 and api.headers["content-type"].startswith("application/json")
     atom = reader.get("/feeds/daily.atom")
     assert atom.status_code == 200 and "<feed" in atom.text
     assert reader.get("/api/papers/9999.99999").json()["error"]
     assert reader.get("/papers/2401.00001.md").status_code == 200  # before the HTML route
+    assert "Get the papers by e-mail" in reader.get("/subscribe").text
