@@ -15,6 +15,7 @@ Each size runs in its own process (peak RSS is per size). Everything goes throug
 and SearchService (index(), search(mode=...)), on SQLite in a temporary directory.
 
 Usage: python bench/search_latency.py [--sizes 10000,100000,1000000] [--queries 100]
+       [--database-url postgresql://...]  (PostgreSQL + pgvector: search_latency.postgres.json)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from common import (
     text_key,
     write_json,
 )
+from databases import fresh_database, store_mb
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -173,7 +175,7 @@ def bench_queries(n: int) -> list[str]:
 # -- one size ----------------------------------------------------------------------------------
 
 
-def measure(size: int, n_queries: int, embedder_name: str) -> dict:
+def measure(size: int, n_queries: int, embedder_name: str, server_url: str | None = None) -> dict:
     queries = bench_queries(n_queries)
     model = load_embedder(embedder_name)
     model.embed_query("warm up")
@@ -187,10 +189,15 @@ def measure(size: int, n_queries: int, embedder_name: str) -> dict:
 
     real = real_papers()
     tmp = Path(tempfile.mkdtemp(prefix=f"paperfeed-latency-{size}-"))
-    settings = Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name)
     result: dict = {"papers": size, "real_papers": min(size, len(real)), "queries": len(queries)}
     try:
-        with PaperFeed(settings) as feed:
+        with (
+            fresh_database(server_url, f"paperfeed_latency_{size}") as url,
+            PaperFeed(
+                Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name, database_url=url)
+            ) as feed,
+        ):
+            settings = feed.settings
             started = time.perf_counter()
             report = feed.ingest(Record(p) for p in papers_of_size(real, size))
             result["ingest_s"] = round(time.perf_counter() - started, 1)
@@ -200,13 +207,14 @@ def measure(size: int, n_queries: int, embedder_name: str) -> dict:
             started = time.perf_counter()
             service.index()
             result["index_s"] = round(time.perf_counter() - started, 1)
-            result["vectors"] = len(service.vector_index)
+            result["vectors"] = service.vector_count()
             result["vectors_real"] = result["vectors"] - vectors.reused
             started = time.perf_counter()
             service.rebuild_index()
             result["ann_rebuild_s"] = round(time.perf_counter() - started, 1)
-            result["db_mb"] = round(settings.sqlite_path.stat().st_size / 2**20)
-            result["ann_file_mb"] = round(service.index_path.stat().st_size / 2**20)
+            result["db_mb"] = store_mb(feed)
+            ann = service.index_path  # none on PostgreSQL: pgvector searches in the database
+            result["ann_file_mb"] = round(ann.stat().st_size / 2**20) if ann.exists() else 0
             result.update(time_queries(service, queries, embed_ms))
             result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)
             result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -255,23 +263,26 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--embedder", default=Settings().embedder)
+    ap.add_argument("--database-url", help="a PostgreSQL server to measure on (default: SQLite)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: measure one size
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.one:
-        write_json(args.out, measure(args.one, args.queries, args.embedder))
+        write_json(args.out, measure(args.one, args.queries, args.embedder, args.database_url))
         return
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    out = OUT.with_suffix(".postgres.json") if args.database_url else OUT
+    results = json.loads(out.read_text()) if out.exists() else {}
     results.update(machine=f"{os.cpu_count()} cores", embedder=args.embedder)
     for size in (int(s) for s in args.sizes.split(",")):
         child_out = RESULTS / f"search_latency.{size}.json"
         command = [sys.executable, __file__, "--one", str(size), "--out", str(child_out)]
         command += ["--queries", str(args.queries), "--embedder", args.embedder]
+        command += ["--database-url", args.database_url] if args.database_url else []
         subprocess.run(command, check=True)
         results[str(size)] = json.loads(child_out.read_text())
         child_out.unlink()
-        write_json(OUT, results)
+        write_json(out, results)
         print(json.dumps({str(size): results[str(size)]}, indent=1))
 
 
