@@ -22,6 +22,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Protocol
 
 import numpy as np
@@ -243,13 +244,16 @@ class Composer:
             if top < m
             else np.tile(np.arange(m), (n, 1))
         )
+        top_scores = np.take_along_axis(scores, order, axis=1)
+        rank = np.argsort(-top_scores, axis=1, kind="stable")
+        ranked = np.take_along_axis(order, rank, axis=1).tolist()
+        finite = np.isfinite(top_scores).sum(axis=1).tolist()
         row_of = {
             int(owner): (int(start), int(end)) for owner, start, end in _segments(interests, sims)
         }
         digests = []
         for pos, subscriber in enumerate(batch):
-            chosen = [int(c) for c in order[pos] if np.isfinite(scores[pos, c])]
-            chosen.sort(key=lambda c: (-scores[pos, c], cands.papers[c].id))
+            chosen = ranked[pos][: finite[pos]]
             digests.append(
                 self._digest(
                     date,
@@ -283,8 +287,9 @@ class Composer:
         n = subscriber.prefs.max_papers
         mask = cands.category_mask(subscriber.prefs.categories)
         gone = blocked.get(pos, set())
-        trending_ok = [(c, up) for c, up in cands.trending if mask[c] and c not in gone]
-        reserve = min(self.options.trending_reserve, n // 2, len(trending_ok))
+        allowed = ((c, up) for c, up in cands.trending if mask[c] and c not in gone)
+        first_allowed = list(islice(allowed, n))  # enough to fill the digest in any case
+        reserve = min(self.options.trending_reserve, n // 2, len(first_allowed))
         chosen = chosen[: n - reserve]
         picks = []
         for c in chosen:
@@ -299,13 +304,13 @@ class Composer:
             kind, reason = interests.reasons[row]
             picks.append(Pick(cands.papers[c], kind, reason, float(scores[pos, c])))
         taken = set(chosen)
+        weekly = cands.start != cands.end
         trending = [
-            Pick(
-                cands.papers[c], TRENDING, _trending_reason(up, cands.start != cands.end), float(up)
+            Pick(cands.papers[c], TRENDING, _trending_reason(up, weekly), float(up))
+            for c, up in islice(
+                ((c, up) for c, up in first_allowed if c not in taken), n - len(picks)
             )
-            for c, up in trending_ok
-            if c not in taken
-        ][: n - len(picks)]
+        ]
         return Digest(subscriber, date, cands.start, picks, trending)
 
     # -- inputs ------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class Renderer:
         sender_address = parseaddr(sender)[1]
         self.sender_address = sender_address or f"papers@{self.domain}"
         self.mail_domain = self.sender_address.rpartition("@")[2] or self.domain
+        self._shown: dict[str, dict[str, object]] = {}
         env = _environment()
         self._templates = {
             name: env.get_template(name)
@@ -139,15 +140,19 @@ class Renderer:
 
     def _pick(self, pick: Pick) -> dict[str, object]:
         paper = pick.paper
-        authors = ", ".join(paper.authors[:6]) + (" et al." if len(paper.authors) > 6 else "")
-        return {
-            "title": " ".join(paper.title.split()),
-            "authors": authors,
-            "summary": _shorten(paper.abstract, SUMMARY_CHARS),
-            "reason": pick.reason,
-            "upvotes": paper.upvotes,
-            "url": self.paper_url(paper.id),
-        }
+        shown = self._shown.get(paper.id)
+        if shown is None:  # the same papers go to many subscribers: prepare each once
+            if len(self._shown) > 10_000:
+                self._shown.clear()
+            authors = ", ".join(paper.authors[:6]) + (" et al." if len(paper.authors) > 6 else "")
+            shown = self._shown[paper.id] = {
+                "title": " ".join(paper.title.split()),
+                "authors": authors,
+                "summary": _shorten(paper.abstract, SUMMARY_CHARS),
+                "upvotes": paper.upvotes,
+                "url": self.paper_url(paper.id),
+            }
+        return {**shown, "reason": pick.reason}
 
     def digest_message(
         self, rendered: Rendered, *, date: dt.datetime | None = None
