@@ -1,0 +1,192 @@
+"""Web load: requests/s and latency percentiles of `/`, `/search?q=...` and `/api/daily_papers`
+with N concurrent clients (httpx AsyncClient) against `paperfeed serve` in a subprocess, on a
+SQLite store loaded with the Hugging Face daily papers items (~9.9k papers with submissions).
+
+    python bench/web_load.py [--clients 50] [--seconds 15] [--data-dir DIR]
+
+Writes bench/results/web_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from common import DATA, RESULTS, percentile, write_json
+
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+from paperfeed.ingest.hf_daily import read_hf_daily
+
+log = logging.getLogger("bench.web_load")
+
+HF_ITEMS = DATA / "hf_daily_papers" / "items.jsonl.gz"
+QUERIES = [
+    "diffusion",
+    "large language model reasoning",
+    "video generation",
+    '"reinforcement learning" agents',
+    "vision transformer -survey",
+    "speculative decoding",
+    "retrieval augmented generation",
+    "3d gaussian splatting",
+]
+
+
+def endpoints(latest_day: str) -> dict[str, list[str]]:
+    """Paths per measured endpoint (search cycles through several queries)."""
+    return {
+        "/": ["/"],
+        "/search?q=...": [str(httpx.URL("/search", params={"q": q})) for q in QUERIES],
+        "/api/daily_papers": [f"/api/daily_papers?date={latest_day}", "/api/daily_papers"],
+    }
+
+
+def prepare_store(data_dir: Path) -> str:
+    """Load the HF daily items once (re-runs reuse the store); returns the latest feed day."""
+    settings = Settings(data_dir=data_dir, secret_key="bench")
+    with PaperFeed(settings) as feed:
+        if feed.store.latest_day() is None:
+            started = time.perf_counter()
+            report = feed.ingest(read_hf_daily(HF_ITEMS))
+            log.info("loaded %s in %.1f s", report.summary(), time.perf_counter() - started)
+        latest = feed.store.latest_day()
+        assert latest is not None, "no submissions loaded"
+        return latest.isoformat()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "paperfeed", "--data-dir", str(data_dir),
+        "serve", "--port", str(port), "--no-index", "--no-access-log",
+    ]  # fmt: skip
+    env = {**os.environ, "PAPERFEED_SECRET_KEY": "bench"}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/about", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("server did not start in 60 s")
+
+
+async def run_load(base_url: str, paths: list[str], clients: int, seconds: float) -> dict:
+    """`clients` tasks request `paths` in turn, each waiting for its answer, for `seconds`."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    cycle = itertools.cycle(paths)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+        for path in paths:  # warm up: templates, caches, first query
+            (await client.get(path)).raise_for_status()
+        stop_at = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < stop_at:
+                path = next(cycle)
+                started = time.perf_counter()
+                try:
+                    response = await client.get(path)
+                    ok = response.status_code == 200
+                    key = str(response.status_code)
+                except httpx.HTTPError as error:
+                    ok, key = False, type(error).__name__
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors[key] = errors.get(key, 0) + 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    ms = [x * 1000 for x in latencies]
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "requests_per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(ms, 50), 1) if ms else None,
+        "p95_ms": round(percentile(ms, 95), 1) if ms else None,
+        "p99_ms": round(percentile(ms, 99), 1) if ms else None,
+        "max_ms": round(max(ms), 1) if ms else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--data-dir", type=Path, default=RESULTS / "cache" / "web_load_store")
+    parser.add_argument("--out", type=Path, default=RESULTS / "web_load.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    latest = prepare_store(args.data_dir)
+    port = free_port()
+    server = start_server(args.data_dir, port)
+    results = {}
+    try:
+        for name, paths in endpoints(latest).items():
+            log.info("%s: %d clients for %.0f s", name, args.clients, args.seconds)
+            url = f"http://127.0.0.1:{port}"
+            results[name] = asyncio.run(run_load(url, paths, args.clients, args.seconds))
+            log.info("  %s", json.dumps(results[name]))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with PaperFeed(Settings(data_dir=args.data_dir, secret_key="bench")) as feed:
+        stats = feed.stats()
+    python_loop_ms = _python_speed()
+    write_json(
+        args.out,
+        {
+            "setup": {
+                "server": "paperfeed serve: uvicorn, 1 process, SQLite, --no-index",
+                "clients": args.clients,
+                "seconds_per_endpoint": args.seconds,
+                "papers": stats["papers"],
+                "submissions": stats["submissions"],
+                "latest_day": latest,
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+                "python_1m_loop_ms": python_loop_ms,  # ~40-60 ms on an idle modern core
+            },
+            "endpoints": results,
+        },
+    )
+
+
+def _python_speed() -> float:
+    """Milliseconds for a 1M-iteration Python loop: how busy the machine was."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(1_000_000):
+        total += i
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+if __name__ == "__main__":
+    main()
