@@ -4,6 +4,7 @@ locks, and the resumable copy from SQLite (`paperfeed migrate`)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -186,3 +187,25 @@ def test_migrate_command_prints_counts(tmp_path, empty_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM embeddings").scalar_one() == 25
     engine.dispose()
+
+
+def test_a_vote_racing_an_identical_one_counts_once(pg_store: PostgresStore) -> None:
+    pg_store.upsert_papers([make_paper("2401.00001")])
+    user = pg_store.create_user("alice", "hash")
+    result: list[bool] = []
+    with pg_store.engine.connect() as other:  # another worker, mid-transaction
+        other.exec_driver_sql(
+            "INSERT INTO votes (paper_id, user_id, created_at) VALUES ('2401.00001', %s, now())",
+            (user.id,),
+        )
+        other.exec_driver_sql("UPDATE papers SET upvotes = upvotes + 1")
+        racer = threading.Thread(
+            target=lambda: result.append(pg_store.add_vote("2401.00001", user.id))
+        )
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waiting on the other worker's row
+        other.commit()
+    racer.join(10)
+    assert result == [False]
+    assert pg_store.get_paper("2401.00001").upvotes == 1

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from paperfeed.errors import Conflict
+from paperfeed.models import Submission
 from paperfeed.store import postgres_keyword
 from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.schema import CORE_TABLES, metadata, papers
@@ -96,6 +98,8 @@ POSTGRES_MIGRATIONS = [
     Migration(4, "pgvector embeddings", _VECTORS),
 ]
 
+_FLOAT = sa.Float()  # one instance: SQLAlchemy computes its cache key once
+
 # The embeddings table as this backend writes it (the shared schema lacks the vector column).
 _embeddings = sa.Table(
     "embeddings",
@@ -123,6 +127,10 @@ def ensure_vector_index(conn: sa.Connection, dim: int) -> None:
     )
 
 
+def _unique_violation(error: sa.exc.IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "23505"
+
+
 class PostgresStore(SqlStore):
     migrations = POSTGRES_MIGRATIONS
     vectors_in_store = True  # nearest_keys() answers from pgvector: no ANN index file
@@ -130,6 +138,7 @@ class PostgresStore(SqlStore):
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)
         self._indexed_dims: set[int] = set()
+        self._frequencies = postgres_keyword.DocumentFrequencies()
 
     @classmethod
     def open(
@@ -173,11 +182,31 @@ class PostgresStore(SqlStore):
                     conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
                     conn.commit()
 
+    # -- races SQLite's write lock rules out ---------------------------------------------------
+
+    def add_vote(self, paper_id: str, user_id: int) -> bool:
+        try:
+            return super().add_vote(paper_id, user_id)
+        except sa.exc.IntegrityError as error:
+            if _unique_violation(error):  # the same vote, committed by another worker
+                return False
+            raise
+
+    def submit(self, submission: Submission) -> None:
+        try:
+            super().submit(submission)
+        except sa.exc.IntegrityError as error:
+            if _unique_violation(error):
+                raise Conflict(
+                    f"{submission.paper_id} was just submitted by someone else"
+                ) from error
+            raise
+
     # -- keyword search ----------------------------------------------------------------------
 
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
         with self.engine.connect() as conn:
-            return postgres_keyword.keyword_search(conn, query, limit)
+            return postgres_keyword.keyword_search(conn, query, limit, self._frequencies)
 
     def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
         conditions = postgres_keyword.filter_conditions(query, text_constraints=True)
@@ -248,7 +277,7 @@ class PostgresStore(SqlStore):
         if k <= 0:
             return []
         column = sa.cast(_embeddings.c.embedding, Vector(dim))
-        distance = column.op("<=>", return_type=sa.Float)(
+        distance = column.op("<=>", return_type=_FLOAT)(
             sa.cast(sa.literal(vector, Vector(dim)), Vector(dim))
         )
         where = [_embeddings.c.model == model, sa.func.vector_dims(_embeddings.c.embedding) == dim]

@@ -11,6 +11,9 @@ are spelled as tsquery text, from word characters alone.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import threading
+import time
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -23,13 +26,17 @@ from paperfeed.search.query import Query
 from paperfeed.store.schema import papers
 
 CONFIG = "paperfeed"
-# ts_rank_cd weights of the labels {D, C, B, A}: abstract 1, authors 2, title 4 (as SQLite's bm25).
+# ts_rank weights of the labels {D, C, B, A}: abstract 1, authors 2, title 4 (as SQLite's bm25).
 RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
 RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
+FREQUENCY_TTL = 60.0  # seconds a document frequency is reused
 _MAX_NAME_TOKENS = 6
 _ASCII_PUNCTUATION = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
 
 search_vector = sa.literal_column("papers.search_vector")
+# Shared type instances: SQLAlchemy computes a type's cache key once per instance, and for
+# Boolean that takes milliseconds.
+_BOOLEAN, _FLOAT, _TSQUERY = sa.Boolean(), sa.Float(), TSQUERY()
 
 
 def fold(text: str) -> str:
@@ -44,7 +51,7 @@ def _config() -> sa.ColumnElement[Any]:
 
 
 def _phrase(text: str) -> sa.ColumnElement[Any]:
-    return sa.func.phraseto_tsquery(_config(), sa.literal(fold(text)), type_=TSQUERY)
+    return sa.func.phraseto_tsquery(_config(), sa.literal(fold(text)), type_=_TSQUERY)
 
 
 def _lexeme(token: str, suffix: str = "") -> str:
@@ -57,7 +64,7 @@ def _prefix(text: str) -> sa.ColumnElement[Any] | None:
         return None
     spelled = " <-> ".join(_lexeme(t) for t in tokens[:-1]) + " <-> " * (len(tokens) > 1)
     return sa.func.to_tsquery(
-        _config(), sa.literal(spelled + _lexeme(tokens[-1], ":*")), type_=TSQUERY
+        _config(), sa.literal(spelled + _lexeme(tokens[-1], ":*")), type_=_TSQUERY
     )
 
 
@@ -67,7 +74,7 @@ def _combine(parts: Sequence[sa.ColumnElement[Any]], how: str) -> sa.ColumnEleme
         return None
     combined = parts[0]
     for part in parts[1:]:
-        combined = getattr(sa.func, how)(combined, part, type_=TSQUERY)
+        combined = getattr(sa.func, how)(combined, part, type_=_TSQUERY)
     return combined
 
 
@@ -76,7 +83,7 @@ def _any_of(texts: Sequence[str]) -> sa.ColumnElement[Any] | None:
 
 
 def _matches(tsquery: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    return search_vector.op("@@", return_type=sa.Boolean)(tsquery)
+    return search_vector.op("@@", return_type=_BOOLEAN)(tsquery)
 
 
 def match_query(query: Query) -> sa.ColumnElement[Any] | None:
@@ -91,7 +98,7 @@ def match_query(query: Query) -> sa.ColumnElement[Any] | None:
     excluded = _any_of(query.excluded)
     if excluded is not None:
         expression = sa.func.tsquery_and(
-            expression, sa.func.tsquery_not(excluded, type_=TSQUERY), type_=TSQUERY
+            expression, sa.func.tsquery_not(excluded, type_=_TSQUERY), type_=_TSQUERY
         )
     return expression
 
@@ -111,11 +118,11 @@ def _author_condition(name: str) -> sa.ColumnElement[bool] | None:
         return None
     spelled = [_lexeme(t, ":*" if len(t) == 1 else "") for t in tokens]
     weighted = " & ".join(s + ("B" if s.endswith("*") else ":B") for s in spelled)
-    indexed = _matches(sa.func.to_tsquery(_config(), sa.literal(weighted), type_=TSQUERY))
+    indexed = _matches(sa.func.to_tsquery(_config(), sa.literal(weighted), type_=_TSQUERY))
     names = sa.func.unnest(sa.func.string_to_array(papers.c.authors, "\n")).table_valued("name")
     one_author = sa.func.to_tsvector(_config(), sa.func.paperfeed_fold(names.c.name)).op(
-        "@@", return_type=sa.Boolean
-    )(sa.func.to_tsquery(_config(), sa.literal(" & ".join(spelled)), type_=TSQUERY))
+        "@@", return_type=_BOOLEAN
+    )(sa.func.to_tsquery(_config(), sa.literal(" & ".join(spelled)), type_=_TSQUERY))
     return sa.and_(
         indexed, sa.exists(sa.select(sa.literal(1)).select_from(names).where(one_author))
     )
@@ -158,17 +165,63 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
 
 
-def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int, float]]:
-    """ts_rank_cd-ranked (key, score) of visible papers matching the query, best first."""
+class DocumentFrequencies:
+    """How many papers match each query part, for IDF weights; cached a few minutes per part
+    (counts move slowly), so a repeated word costs one GIN count per TTL."""
+
+    def __init__(self, ttl: float = FREQUENCY_TTL) -> None:
+        self.ttl = ttl
+        self._counts: dict[tuple[str, str], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, conn: Connection, key: tuple[str, str], condition: Any) -> int:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._counts.get(key)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        stmt = sa.select(sa.func.count()).select_from(papers)
+        count = conn.execute(stmt.where(condition) if condition is not None else stmt).scalar_one()
+        with self._lock:
+            if len(self._counts) > 50_000:
+                self._counts.clear()
+            self._counts[key] = (now, count)
+        return count
+
+
+def _ranked_parts(query: Query) -> list[tuple[tuple[str, str], sa.ColumnElement[Any]]]:
+    """(cache key, tsquery) of each part that adds to the score: words, prefixes, phrases."""
+    parts = [(("word", fold(t)), _phrase(t)) for t in query.terms]
+    parts += [(("phrase", fold(p)), _phrase(p)) for p in query.required]
+    for prefix in query.prefixes:
+        tsquery = _prefix(prefix)
+        if tsquery is not None:
+            parts.append((("prefix", fold(prefix)), tsquery))
+    return parts
+
+
+def keyword_search(
+    conn: Connection, query: Query, limit: int, frequencies: DocumentFrequencies
+) -> list[tuple[int, float]]:
+    """BM25-like (key, score) of visible papers matching the query, best first: the sum over
+    its words and phrases of IDF x ts_rank (which saturates with repeats, weighs title/authors/
+    abstract and normalises by length)."""
     tsquery = match_query(query)
     if tsquery is None:
         return []
+    total = max(frequencies(conn, ("all", ""), None), 1)
     weights = sa.cast(sa.literal(RANK_WEIGHTS), sa.ARRAY(sa.REAL))
-    score = sa.func.ts_rank_cd(weights, search_vector, tsquery, RANK_NORMALIZATION, type_=sa.Float)
+    terms = []
+    for key, part in _ranked_parts(query):
+        found = frequencies(conn, key, _matches(part))
+        idf = math.log(1 + (total - found + 0.5) / (found + 0.5))
+        rank = sa.func.ts_rank(weights, search_vector, part, RANK_NORMALIZATION, type_=_FLOAT)
+        terms.append(rank * idf)
+    score = sum(terms[1:], terms[0])
     stmt = (
         sa.select(papers.c.key, score.label("score"))
         .where(_matches(tsquery), *filter_conditions(query))
-        .order_by(score.desc(), papers.c.key)
+        .order_by(sa.desc("score"), papers.c.key)
         .limit(limit)
     )
     return [(row.key, float(row.score)) for row in conn.execute(stmt)]
