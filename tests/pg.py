@@ -42,6 +42,34 @@ def available() -> bool:
     return bin_dir() is not None
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Whether users other than the owner can reach `path` (every parent searchable)."""
+    return all(parent.stat().st_mode & 0o001 for parent in [path, *path.parents])
+
+
+def _usable_binaries(binaries: Path) -> Path:
+    """`binaries`, or under root when the install is not reachable by other users (e.g. a venv
+    in /root), a copy the server's user can run: the install and the libraries beside it (the
+    binaries find them at $ORIGIN/../../../pgserver.libs)."""
+    if os.geteuid() != 0 or _reachable_by_others(binaries):
+        return binaries
+    install = binaries.parent
+    site = install.parent.parent
+    copy = Path(tempfile.gettempdir()) / f"paperfeed-pginstall-{install.stat().st_ino}"
+    if not (copy / "pgserver" / "pginstall" / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="paperfeed-pginstall-"))
+        shutil.copytree(install, staging / "copy" / "pgserver" / "pginstall", symlinks=True)
+        if (site / "pgserver.libs").is_dir():
+            shutil.copytree(site / "pgserver.libs", staging / "copy" / "pgserver.libs")
+        for path in [staging / "copy", *(staging / "copy").rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o755)
+        with contextlib.suppress(OSError):  # another session copied it first
+            (staging / "copy").rename(copy)
+        shutil.rmtree(staging, ignore_errors=True)
+    return copy / "pgserver" / "pginstall" / "bin"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -74,7 +102,7 @@ class PostgresServer:
     """One running server; `create_database()` hands out fresh migrated databases."""
 
     def __init__(self, binaries: Path) -> None:
-        self.binaries = binaries
+        self.binaries = _usable_binaries(binaries)
         self.user = _system_user()
         self.base = Path(tempfile.mkdtemp(prefix="paperfeed-pg-"))
         self.data = self.base / "data"

@@ -6,7 +6,7 @@ import datetime as dt
 
 from paperfeed.core import PaperFeed
 from paperfeed.digest.deliver import FileMailer
-from paperfeed.digest.lock import file_lock
+from paperfeed.digest.lock import sender_lock
 from paperfeed.digest.service import DailyDigestScheduler
 from tests.digest.conftest import DAY, day_papers, make_service, populate
 
@@ -15,7 +15,7 @@ def test_second_sender_backs_off_while_the_lock_is_held(feed: PaperFeed) -> None
     populate(feed, day_papers(10))
     service = make_service(feed, mailer=lambda: FileMailer(feed.settings.outbox_dir))
     service.subscriptions.add_confirmed("a@example.org")
-    with file_lock(feed.settings.data_dir / "digest.lock") as held:
+    with sender_lock(feed.store, feed.settings.data_dir) as held:  # file or advisory lock
         assert held
         report = service.send(DAY)
         assert report.locked and report.sent == 0
