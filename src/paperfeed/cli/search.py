@@ -124,4 +124,4 @@ def index(feed: PaperFeed, rebuild: bool) -> None:
         return
     with progress_bar(f"embedding with {service.model}", total=pending) as advance:
         embedded = service.index(on_progress=advance)
-    click.echo(f"embedded {embedded} papers; the vector index holds {len(service.vector_index)}")
+    click.echo(f"embedded {embedded} papers; the vector index holds {service.vector_count()}")
