@@ -109,8 +109,11 @@ def mean(values: Iterable[float]) -> float:
 # -- embeddings cache --------------------------------------------------------------------------
 
 
+KEY_BYTES = 16
+
+
 def text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
 
 
 class CachedEmbedder:
@@ -129,13 +132,15 @@ class CachedEmbedder:
         self.chunk = chunk
         safe = self.name.replace("/", "_").replace("@", "_")
         self.path = cache_dir / f"{safe}--{corpus}.npz"
-        self._rows: dict[bytes, int] = {}
+        self._keys: list[bytes] = []  # the text key of each row of _vectors
         self._vectors = np.zeros((0, self.dim), dtype=np.float32)
         self._queries: dict[str, np.ndarray] = {}
         if self.path.exists():
             data = np.load(self.path)
             self._vectors = data["vectors"]
-            self._rows = {bytes(k): i for i, k in enumerate(data["keys"])}
+            # numpy "S" strings drop trailing NUL bytes: pad the 16-byte keys back
+            self._keys = [bytes(k).ljust(KEY_BYTES, b"\0") for k in data["keys"]]
+        self._rows = {key: i for i, key in enumerate(self._keys)}
         self.computed = 0
 
     def __len__(self) -> int:
@@ -165,7 +170,8 @@ class CachedEmbedder:
         base = len(self._vectors)
         self._vectors = np.concatenate([self._vectors, vectors.astype(np.float32)])
         for i, text in enumerate(texts):
-            self._rows[text_key(text)] = base + i
+            self._keys.append(text_key(text))
+            self._rows[self._keys[-1]] = base + i
         self.computed += len(texts)
         self._dirty = True
 
@@ -175,9 +181,7 @@ class CachedEmbedder:
             return
         self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.zeros(len(self._rows), dtype="S16")
-        for key, row in self._rows.items():
-            keys[row] = key
+        keys = np.array(self._keys, dtype=f"S{KEY_BYTES}")
         tmp = self.path.with_name(self.path.stem + ".tmp.npz")
         np.savez(tmp, keys=keys, vectors=self._vectors)
         os.replace(tmp, self.path)

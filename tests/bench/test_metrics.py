@@ -102,3 +102,17 @@ def test_cached_embedder_warm_persists_each_chunk(tmp_path) -> None:
     assert len(reopened) == 3
     assert reopened.warm(["bb", "c"]) == 0
     assert inner.embedded == ["a", "bb", "c"]
+
+
+def test_cached_embedder_keeps_keys_ending_in_nul_bytes(tmp_path, monkeypatch) -> None:
+    import bench.common as common
+
+    monkeypatch.setattr(common, "text_key", lambda text: text.encode().ljust(16, b"\0"))
+    inner = CountingEmbedder()
+    CachedEmbedder(inner, "c", cache_dir=tmp_path).warm(["ab", "abc"])
+    for _ in range(2):
+        reopened = CachedEmbedder(inner, "c", cache_dir=tmp_path)
+        assert reopened.missing(["ab", "abc"]) == []
+        assert reopened.embed_documents(["abc", "x"])[:, 0].tolist() == [3, 1]
+        reopened.flush()
+    assert inner.embedded == ["ab", "abc", "x"]
