@@ -30,15 +30,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, CachedEmbedder, arxiv_papers, paper_text, write_json  # noqa: E402
+from common import RESULTS, CachedEmbedder, arxiv_papers, paper_text, write_json
 
-from paperfeed.config import Settings  # noqa: E402
-from paperfeed.core import PaperFeed  # noqa: E402
-from paperfeed.digest.compose import DEFAULT_OPTIONS, Composer, load_candidates  # noqa: E402
-from paperfeed.digest.models import ACTIVE, Preferences, Subscriber  # noqa: E402
-from paperfeed.digest.render import Renderer  # noqa: E402
-from paperfeed.models import Paper, Submission  # noqa: E402
-from paperfeed.search.embed import load_embedder  # noqa: E402
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+from paperfeed.digest.compose import DEFAULT_OPTIONS, Composer, load_candidates
+from paperfeed.digest.models import ACTIVE, Preferences, Subscriber
+from paperfeed.digest.render import Renderer
+from paperfeed.models import Paper, Submission
+from paperfeed.search.embed import load_embedder
 
 log = logging.getLogger("bench.digest")
 DAY = dt.date(2025, 5, 27)
