@@ -194,3 +194,16 @@ def ingest_arxiv(
         base_url=base_url,
     )
     _guard(lambda: _run(feed, "arXiv API", source, as_json=as_json))
+
+
+@ingest.command("rss")
+@click.argument("targets", nargs=-1, required=True)
+@json_option
+@pass_feed
+def ingest_rss(feed: PaperFeed, targets: tuple[str, ...], as_json: bool) -> None:
+    """arXiv's daily RSS listings: categories (cs.CL), feed URLs or saved files."""
+    from paperfeed.ingest.rss import read_rss
+
+    for target in targets:
+        source = read_rss(target, delay=feed.settings.arxiv_delay)
+        _guard(lambda: _run(feed, target, source, as_json=as_json))

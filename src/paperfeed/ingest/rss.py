@@ -1,0 +1,74 @@
+"""arXiv's daily RSS listings (rss.arxiv.org/rss/<category>): the papers announced today."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from paperfeed.ingest.base import Record, Source
+from paperfeed.ingest.http import PoliteClient
+from paperfeed.ingest.normalize import (
+    InvalidRecord,
+    arxiv_links,
+    clean_text,
+    parse_arxiv_id,
+    parse_datetime,
+    split_authors,
+)
+from paperfeed.models import Paper, SkippedRecord
+
+SOURCE = "arxiv-rss"
+BASE_URL = "https://rss.arxiv.org/rss/"
+_DESCRIPTION = re.compile(
+    r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*(?P<abstract>.*)$", re.S
+)
+
+
+def read_rss(target: str | Path, *, delay: float = 3.0, client: PoliteClient | None = None) -> Source:
+    """Papers of an RSS listing: a saved file, a URL or a category name such as ``cs.CL``."""
+    path = Path(target)
+    if path.exists():
+        document = feedparser.parse(path.read_bytes())
+        location = str(path)
+    else:
+        url = str(target) if "://" in str(target) else BASE_URL + str(target)
+        http = client or PoliteClient(delay=delay)
+        document = feedparser.parse(http.get(url).content)
+        location = url
+    announced = document.feed.get("published") or document.feed.get("updated")
+    for number, entry in enumerate(document.entries, 1):
+        try:
+            yield Record(paper_from_item(entry, announced=announced))
+        except InvalidRecord as error:
+            yield SkippedRecord(location=f"{location} item {number}", reason=str(error))
+
+
+def paper_from_item(entry: Any, *, announced: str | None = None) -> Paper:
+    """One RSS item; new (v1) papers get the announcement date as their first publication."""
+    match = _DESCRIPTION.match(entry.get("description") or entry.get("summary") or "")
+    if not match:
+        raise InvalidRecord("item without 'arXiv:<id> Announce Type: ... Abstract:' description")
+    arxiv_id, version = parse_arxiv_id(match.group("id"))
+    title = clean_text(entry.get("title"))
+    if not title:
+        raise InvalidRecord("item without title")
+    categories = [clean_text(t.get("term")) for t in entry.get("tags") or [] if t.get("term")]
+    abs_url, pdf_url = arxiv_links(arxiv_id, version)
+    is_new = match.group("type") == "new" and version == 1
+    return Paper(
+        id=arxiv_id,
+        title=title,
+        abstract=clean_text(match.group("abstract")),
+        version=version,
+        authors=split_authors(entry.get("author") or ""),
+        primary_category=categories[0] if categories else None,
+        categories=categories,
+        published=parse_datetime(announced) if is_new else None,
+        license=entry.get("rights"),
+        abs_url=abs_url,
+        pdf_url=pdf_url,
+        source=SOURCE,
+    )
