@@ -18,16 +18,29 @@ from paperfeed.cli.serve import serve
 from paperfeed.cli.users import user
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
+from paperfeed.errors import PaperfeedError
 
 
-@click.group()
+class PaperfeedGroup(click.Group):
+    """Shows paperfeed's own errors (unknown paper, arXiv unreachable...) as one clear line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PaperfeedError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=PaperfeedGroup)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="PAPERFEED_DATA_DIR",
     help="Where the embedded store lives (default: ./data).",
 )
-@click.option("--database-url", envvar="PAPERFEED_DATABASE_URL", help="sqlite:///... or postgresql://...")
+@click.option(
+    "--database-url", envvar="PAPERFEED_DATABASE_URL", help="sqlite:///... or postgresql://..."
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None, verbose: int) -> None:

@@ -47,11 +47,15 @@ def _recent_hf_days(feed: PaperFeed, days: int) -> list[tuple[str, Source]]:
 
 
 @click.command()
-@click.option("--all", "everything", is_flag=True, help="Also load the large sample corpora (~97k papers).")
-@click.option("--days", default=3, show_default=True, help="Without sample data: days of HF papers to fetch.")
+@click.option(
+    "--all", "everything", is_flag=True, help="Also load the large sample corpora (~97k papers)."
+)
+@click.option(
+    "--days", default=3, show_default=True, help="Without sample data: days of HF papers to fetch."
+)
 @pass_feed
 def bootstrap(feed: PaperFeed, everything: bool, days: int) -> None:
-    """Load real papers: the shared sample data when present, else the last days from Hugging Face."""
+    """Load real papers: the shared sample data if present, else recent days from Hugging Face."""
     data = find_sample_data(feed.settings.shared_dir)
     if data is not None:
         console.print(f"loading sample data from {data}")

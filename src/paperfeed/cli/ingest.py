@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -40,19 +39,6 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict()))
     else:
         click.echo(report.summary())
-
-
-def _fetch_errors() -> tuple[type[Exception], ...]:
-    from paperfeed.ingest.http import FetchError
-
-    return (FetchError,)
-
-
-def _guard(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except _fetch_errors() as error:
-        raise click.ClickException(str(error)) from error
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -108,7 +94,9 @@ def ingest_snapshot(feed: PaperFeed, path: Path, restart: bool, as_json: bool) -
 @click.option("--endpoint", help="Hugging Face endpoint for dates (default: settings).")
 @json_option
 @pass_feed
-def ingest_hf_daily(feed: PaperFeed, targets: tuple[str, ...], endpoint: str | None, as_json: bool) -> None:
+def ingest_hf_daily(
+    feed: PaperFeed, targets: tuple[str, ...], endpoint: str | None, as_json: bool
+) -> None:
     """Hugging Face daily papers: response files (.json, items .jsonl[.gz]) or dates YYYY-MM-DD."""
     from paperfeed.ingest.hf_daily import fetch_hf_daily, read_hf_daily
 
@@ -120,14 +108,21 @@ def ingest_hf_daily(feed: PaperFeed, targets: tuple[str, ...], endpoint: str | N
             try:
                 day = dt.date.fromisoformat(target)
             except ValueError as error:
-                raise click.BadParameter(f"{target!r} is neither a file nor a YYYY-MM-DD date") from error
+                raise click.BadParameter(
+                    f"{target!r} is neither a file nor a YYYY-MM-DD date"
+                ) from error
             source = fetch_hf_daily(day, endpoint=endpoint or feed.settings.hf_endpoint)
-        _guard(lambda: _run(feed, target, source, as_json=as_json))
+        _run(feed, target, source, as_json=as_json)
 
 
 @ingest.command("oai")
 @click.option("--base-url", default="https://oaipmh.arxiv.org/oai", show_default=True)
-@click.option("--metadata-prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv", show_default=True)
+@click.option(
+    "--metadata-prefix",
+    type=click.Choice(["arXiv", "arXivRaw"]),
+    default="arXiv",
+    show_default=True,
+)
 @click.option("--from", "from_date", help="Harvest records changed on or after YYYY-MM-DD.")
 @click.option("--until", "until_date", help="... and on or before YYYY-MM-DD.")
 @click.option("--set", "set_spec", help="OAI set, e.g. cs or physics:hep-th.")
@@ -160,7 +155,7 @@ def ingest_oai(
         resume_token=token,
         delay=feed.settings.arxiv_delay,
     )
-    _guard(lambda: _run(feed, "OAI-PMH", source, as_json=as_json))
+    _run(feed, "OAI-PMH", source, as_json=as_json)
 
 
 @ingest.command("arxiv")
@@ -193,7 +188,7 @@ def ingest_arxiv(
         delay=feed.settings.arxiv_delay,
         base_url=base_url,
     )
-    _guard(lambda: _run(feed, "arXiv API", source, as_json=as_json))
+    _run(feed, "arXiv API", source, as_json=as_json)
 
 
 @ingest.command("rss")
@@ -206,4 +201,4 @@ def ingest_rss(feed: PaperFeed, targets: tuple[str, ...], as_json: bool) -> None
 
     for target in targets:
         source = read_rss(target, delay=feed.settings.arxiv_delay)
-        _guard(lambda: _run(feed, target, source, as_json=as_json))
+        _run(feed, target, source, as_json=as_json)

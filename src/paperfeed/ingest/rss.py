@@ -23,11 +23,14 @@ from paperfeed.models import Paper, SkippedRecord
 SOURCE = "arxiv-rss"
 BASE_URL = "https://rss.arxiv.org/rss/"
 _DESCRIPTION = re.compile(
-    r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*(?P<abstract>.*)$", re.S
+    r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*(?P<abstract>.*)$",
+    re.S,
 )
 
 
-def read_rss(target: str | Path, *, delay: float = 3.0, client: PoliteClient | None = None) -> Source:
+def read_rss(
+    target: str | Path, *, delay: float = 3.0, client: PoliteClient | None = None
+) -> Source:
     """Papers of an RSS listing: a saved file, a URL or a category name such as ``cs.CL``."""
     path = Path(target)
     if path.exists():

@@ -68,7 +68,9 @@ class SqlStore(SubscriptionStoreMixin):
 
     # -- papers ------------------------------------------------------------------------------
 
-    def upsert_papers(self, incoming: Iterable[Paper], conn: Connection | None = None) -> UpsertCounts:
+    def upsert_papers(
+        self, incoming: Iterable[Paper], conn: Connection | None = None
+    ) -> UpsertCounts:
         """Insert new papers and merge records into stored ones (newer versions win).
 
         Re-importing the same records changes nothing and counts them as unchanged.
@@ -143,7 +145,9 @@ class SqlStore(SubscriptionStoreMixin):
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 900):
                 chunk = list(keys[start : start + 900])
-                for row in conn.execute(sa.select(papers).where(papers.c.key.in_(chunk))).mappings():
+                for row in conn.execute(
+                    sa.select(papers).where(papers.c.key.in_(chunk))
+                ).mappings():
                     found[row["key"]] = rows.paper_from_row(row)
         return [found[k] for k in keys if k in found]
 
@@ -165,14 +169,16 @@ class SqlStore(SubscriptionStoreMixin):
 
     def set_paper_hidden(self, paper_id: str, hidden: bool) -> None:
         with self.transaction() as conn:
-            done = conn.execute(papers.update().where(papers.c.id == paper_id).values(hidden=hidden))
+            done = conn.execute(
+                papers.update().where(papers.c.id == paper_id).values(hidden=hidden)
+            )
         if done.rowcount == 0:
             raise NotFound(f"no paper {paper_id!r}")
 
     # -- submissions and the feed ------------------------------------------------------------
 
     def save_submissions(self, items: Iterable[Submission], conn: Connection | None = None) -> int:
-        """Record submissions (one per paper; a repeat updates imported upvotes). Returns new ones."""
+        """Record submissions, one per paper (a repeat updates imported upvotes); returns new ones."""
         if conn is None:
             with self.transaction() as conn:
                 return self.save_submissions(items, conn)
@@ -305,7 +311,12 @@ class SqlStore(SubscriptionStoreMixin):
     # -- users and votes ---------------------------------------------------------------------
 
     def create_user(
-        self, username: str, password_hash: str | None, email: str | None = None, *, is_admin: bool = False
+        self,
+        username: str,
+        password_hash: str | None,
+        email: str | None = None,
+        *,
+        is_admin: bool = False,
     ) -> User:
         values = {
             "username": username,
@@ -347,11 +358,15 @@ class SqlStore(SubscriptionStoreMixin):
             if conn.execute(sa.select(papers.c.key).where(papers.c.id == paper_id)).first() is None:
                 raise NotFound(f"no paper {paper_id!r}")
             exists = conn.execute(
-                sa.select(votes.c.user_id).where(votes.c.paper_id == paper_id, votes.c.user_id == user_id)
+                sa.select(votes.c.user_id).where(
+                    votes.c.paper_id == paper_id, votes.c.user_id == user_id
+                )
             ).first()
             if exists:
                 return False
-            conn.execute(votes.insert().values(paper_id=paper_id, user_id=user_id, created_at=utcnow()))
+            conn.execute(
+                votes.insert().values(paper_id=paper_id, user_id=user_id, created_at=utcnow())
+            )
             conn.execute(
                 papers.update().where(papers.c.id == paper_id).values(upvotes=papers.c.upvotes + 1)
             )
@@ -564,7 +579,9 @@ class SqlStore(SubscriptionStoreMixin):
                     sa.select(sa.func.count(sa.distinct(submissions.c.day)))
                 ).scalar_one(),
                 "votes": count(votes),
-                "upvotes": conn.execute(sa.select(sa.func.coalesce(sa.func.sum(papers.c.upvotes), 0))).scalar_one(),
+                "upvotes": conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.sum(papers.c.upvotes), 0))
+                ).scalar_one(),
                 "users": count(users),
             }
         result.update(self.extra_stats())

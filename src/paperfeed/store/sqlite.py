@@ -22,16 +22,17 @@ def _create_core_tables(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=list(CORE_TABLES))
 
 
-# Keyword index over title, abstract and authors. Tokenising is the slow part of an import (FTS5
-# takes ~2k abstracts/s here against ~40k plain rows/s), so new papers are indexed after the import by
-# `catch_up_keyword_index`, which records in `fts_progress` the highest paper key indexed, in the same
-# transaction as the index rows. Changes to papers already indexed are applied by triggers.
+# Keyword index over title, abstract and authors. Tokenising is the slow part of an import
+# (FTS5 takes ~2k abstracts/s here against ~40k plain rows/s), so new papers are indexed after
+# the import by `catch_up_keyword_index`, which records in `fts_progress` the highest paper key
+# indexed, in the same transaction as the index rows. Triggers apply changes to indexed papers.
 # Porter stemming; accents folded; hyphenated words split into parts.
 _FTS = sql_steps(
     """CREATE VIRTUAL TABLE papers_fts USING fts5(
         title, abstract, authors, content='papers', content_rowid='key',
         tokenize="porter unicode61 remove_diacritics 2")""",
-    "CREATE TABLE fts_progress (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_through INTEGER NOT NULL)",
+    """CREATE TABLE fts_progress (
+        id INTEGER PRIMARY KEY CHECK (id = 1), indexed_through INTEGER NOT NULL)""",
     "INSERT INTO fts_progress (id, indexed_through) VALUES (1, 0)",
     """CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers
     WHEN old.key <= (SELECT indexed_through FROM fts_progress) BEGIN
@@ -77,8 +78,10 @@ class SqliteStore(SqlStore):
         Column types still convert values exactly as SQLAlchemy would (its bind processors).
         """
         columns = list(values[0])
-        compiled = table.insert().values({c: sa.bindparam(c) for c in columns}).compile(
-            dialect=conn.dialect
+        compiled = (
+            table.insert()
+            .values({c: sa.bindparam(c) for c in columns})
+            .compile(dialect=conn.dialect)
         )
         processors = [
             (c, p) for c in columns if (p := table.c[c].type.bind_processor(conn.dialect))
@@ -104,9 +107,12 @@ class SqliteStore(SqlStore):
         done = 0
         while True:
             with self.transaction() as conn:
-                through = conn.exec_driver_sql("SELECT indexed_through FROM fts_progress").scalar_one()
+                through = conn.exec_driver_sql(
+                    "SELECT indexed_through FROM fts_progress"
+                ).scalar_one()
                 last = conn.exec_driver_sql(
-                    "SELECT max(key) FROM (SELECT key FROM papers WHERE key > ? ORDER BY key LIMIT ?)",
+                    "SELECT max(key) FROM "
+                    "(SELECT key FROM papers WHERE key > ? ORDER BY key LIMIT ?)",
                     (through, batch_size),
                 ).scalar()
                 if last is None:
