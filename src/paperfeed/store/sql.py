@@ -178,7 +178,7 @@ class SqlStore(SubscriptionStoreMixin):
     # -- submissions and the feed ------------------------------------------------------------
 
     def save_submissions(self, items: Iterable[Submission], conn: Connection | None = None) -> int:
-        """Record submissions, one per paper (a repeat updates imported upvotes); returns new ones."""
+        """Record submissions, one per paper (a repeat updates its upvotes); returns new ones."""
         if conn is None:
             with self.transaction() as conn:
                 return self.save_submissions(items, conn)
