@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -341,53 +341,60 @@ def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> li
     return sorted(rows, key=lambda r: -r["objective_tune"])
 
 
-def run_tune(embedder_name: str) -> dict:
+def cacm_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, TuneSet]:
     cacm = load_cacm()
+    c = stack.enter_context(corpus("cacm", cacm.papers, embedder_name))
+    keys = c.service.store.paper_keys(list(cacm.doc_of))
+    doc_by_key = {key: cacm.doc_of[pid] for pid, key in keys.items()}
+    qids = list(cacm.queries)
+
+    def score(i: int, ranked: list[int]) -> float:
+        relevant = cacm.qrels[qids[i]]
+        gains = [1.0 if doc_by_key[k] in relevant else 0.0 for k in ranked]
+        return ndcg(gains, 10, ideal=[1.0] * len(relevant))
+
+    texts = list(cacm.queries.values())
+    kw, dn = candidate_lists(c.service, texts, FUSION_DEPTH)
+    split = ["tune" if q % 2 else "test" for q in qids]
+    return c.service, TuneSet("cacm_ndcg@10", texts, split, score, kw, dn)
+
+
+def known_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, TuneSet]:
     items = load_known_items()
     papers = ml_papers()
-    with (
-        corpus("cacm", cacm.papers, embedder_name) as cc,
-        corpus("ml", papers, embedder_name) as mc,
-    ):
-        doc_by_key = {
-            key: cacm.doc_of[pid]
-            for pid, key in cc.service.store.paper_keys(list(cacm.doc_of)).items()
-        }
-        qids = list(cacm.queries)
+    c = stack.enter_context(corpus("ml", papers, embedder_name))
+    ids_by_title: dict[str, list[str]] = {}
+    for paper in papers:
+        ids_by_title.setdefault(title_key(paper.title), []).append(paper.id)
+    targets = [
+        set(c.service.store.paper_keys(ids_by_title.get(title_key(i["title"]), [])).values())
+        for i in items
+    ]
 
-        def cacm_score(i: int, ranked: list[int]) -> float:
-            relevant = cacm.qrels[qids[i]]
-            gains = [1.0 if doc_by_key[k] in relevant else 0.0 for k in ranked]
-            return ndcg(gains, 10, ideal=[1.0] * len(relevant))
+    def score(i: int, ranked: list[int]) -> float:
+        return reciprocal_rank(ranked, targets[i], 10)
 
-        texts = list(cacm.queries.values())
-        kw, dn = candidate_lists(cc.service, texts, CACM_DEPTH)
-        cacm_set = TuneSet(
-            "cacm_ndcg@10", texts, ["tune" if q % 2 else "test" for q in qids], cacm_score, kw, dn
-        )
+    texts = [i["query"] for i in items]
+    kw, dn = candidate_lists(c.service, texts, FUSION_DEPTH)
+    split = [i["split"] for i in items]
+    return c.service, TuneSet("known_mrr@10", texts, split, score, kw, dn)
 
-        ids_by_title: dict[str, list[str]] = {}
-        for paper in papers:
-            ids_by_title.setdefault(title_key(paper.title), []).append(paper.id)
-        target_keys = [
-            set(mc.service.store.paper_keys(ids_by_title.get(title_key(i["title"]), [])).values())
-            for i in items
-        ]
 
-        def known_score(i: int, ranked: list[int]) -> float:
-            return reciprocal_rank(ranked, target_keys[i], 10)
-
-        texts = [i["query"] for i in items]
-        kw, dn = candidate_lists(mc.service, texts, FUSION_DEPTH)
-        known_set = TuneSet("known_mrr@10", texts, [i["split"] for i in items], known_score, kw, dn)
-        sets = (cacm_set, known_set)
-        fusion = sweep_fusion(sets)
-        bm25 = sweep_bm25([(cc.service, cacm_set, 10), (mc.service, known_set, 10)])
+def run_tune(embedder_name: str, parts: set[str]) -> dict:
+    """Fusion and BM25 sweeps on the tune halves; the test halves are reported alongside."""
     current = {
         "rrf_k": hybrid.RRF_K,
         "keyword_weight": hybrid.KEYWORD_WEIGHT / hybrid.DENSE_WEIGHT,
         "bm25_weights": list(sqlite_keyword.BM25_WEIGHTS),
     }
+    with ExitStack() as stack:
+        built = []
+        if "cacm" in parts:
+            built.append(cacm_tune_set(stack, embedder_name))
+        if "known" in parts:
+            built.append(known_tune_set(stack, embedder_name))
+        fusion = sweep_fusion([ts for _, ts in built])
+        bm25 = sweep_bm25([(service, ts, 10) for service, ts in built])
     return {"current_defaults": current, "fusion": fusion, "bm25": bm25}
 
 
@@ -440,7 +447,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.tune:
-        tuned = run_tune(args.embedder)
+        tuned = run_tune(args.embedder, set(args.only.split(",")))
         write_json(TUNE_OUT, tuned)
         print_tune(tuned)
         return
