@@ -119,8 +119,8 @@ def index(feed: PaperFeed, rebuild: bool) -> None:
         click.echo(f"rebuilt the vector index: {service.rebuild_index()} vectors")
     pending = service.pending()
     if not pending:
-        click.echo("Nothing new to embed: the index is up to date.")
         service.sync()
+        click.echo(f"Nothing new to embed: the index is up to date ({len(service.vector_index)}).")
         return
     with progress_bar(f"embedding with {service.model}", total=pending) as advance:
         embedded = service.index(on_progress=advance)

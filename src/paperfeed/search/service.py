@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,8 +219,26 @@ class SearchService:
         return f"search.embedded_through:{self.model}"
 
     def pending(self) -> int:
-        """How many papers index() would look at (an upper bound of what it embeds)."""
-        return self.store.count_embedding_candidates(self.model, modified_since=self._since())
+        """How many papers index() would embed now (new, or title/abstract changed)."""
+        return sum(len(todo) for todo in self._stale_pages(self._since()))
+
+    def _stale_pages(self, since: dt.datetime | None) -> Iterator[list[tuple[int, str, str]]]:
+        """Pages of (key, text, text hash) of papers whose embedding is missing or stale."""
+        after_key = 0
+        while True:
+            candidates = self.store.embedding_candidates(
+                self.model, after_key=after_key, modified_since=since, limit=CANDIDATE_PAGE
+            )
+            if not candidates:
+                return
+            after_key = candidates[-1][0]
+            todo = []
+            for key, title, abstract, old_hash in candidates:
+                text = _paper_text(title, abstract)
+                new_hash = text_hash(text)
+                if new_hash != old_hash:
+                    todo.append((key, text, new_hash))
+            yield todo
 
     def _since(self) -> dt.datetime | None:
         value = self.store.get_state(self._watermark_key())
@@ -235,22 +253,8 @@ class SearchService:
             started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             since = self._since()
             self.sync()
-            embedded, after_key, saved_at = 0, 0, time.monotonic()
-            while True:
-                candidates = self.store.embedding_candidates(
-                    self.model, after_key=after_key, modified_since=since, limit=CANDIDATE_PAGE
-                )
-                if not candidates:
-                    break
-                after_key = candidates[-1][0]
-                todo = []
-                for key, title, abstract, old_hash in candidates:
-                    text = _paper_text(title, abstract)
-                    new_hash = text_hash(text)
-                    if new_hash != old_hash:
-                        todo.append((key, text, new_hash))
-                if on_progress and len(candidates) > len(todo):
-                    on_progress(len(candidates) - len(todo))
+            embedded, saved_at = 0, time.monotonic()
+            for todo in self._stale_pages(since):
                 for start in range(0, len(todo), EMBED_BATCH):
                     batch = todo[start : start + EMBED_BATCH]
                     vectors = self.embedder.embed_documents([text for _, text, _ in batch])

@@ -453,18 +453,6 @@ class SqlStore(SubscriptionStoreMixin):
                 for row in conn.execute(stmt)
             ]
 
-    def count_embedding_candidates(
-        self, model: str, *, modified_since: dt.datetime | None = None
-    ) -> int:
-        """How many papers embedding_candidates() would list."""
-        stmt = (
-            sa.select(sa.func.count())
-            .select_from(papers.outerjoin(embeddings, embeddings.c.paper_key == papers.c.key))
-            .where(_stale_embedding(model, modified_since))
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(stmt).scalar_one()
-
     def save_embeddings(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
         """Store (key, text_hash, vector) for `model`, replacing older ones; each row gets the
         next `seq`. Returns the last seq written (0 when nothing was)."""
