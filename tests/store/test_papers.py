@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from paperfeed.errors import NotFound
 from paperfeed.models import Paper
 from paperfeed.store import SqlStore
+from paperfeed.store.schema import papers
 
 
 def make_paper(paper_id: str = "2401.00001", **fields: object) -> Paper:
@@ -92,7 +94,22 @@ def test_lookups(store: SqlStore) -> None:
 
 
 def test_stats_count_distinct_authors(store: SqlStore) -> None:
-    store.upsert_papers([make_paper("2401.00001"), make_paper("2401.00002", authors=["alan turing", "Grace Hopper"])])
+    store.upsert_papers(
+        [
+            make_paper("2401.00001"),
+            make_paper("2401.00002", authors=["alan turing", "Grace Hopper"]),
+        ]
+    )
     stats = store.stats()
     assert stats["papers"] == 2
     assert stats["authors"] == 3
+
+
+def test_bulk_imported_dates_compare_like_any_other(store: SqlStore) -> None:
+    midnight = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    store.upsert_papers([make_paper(published=midnight)])
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(papers.c.id).where(papers.c.published == midnight.replace(tzinfo=None))
+        ).scalars()
+        assert list(found) == ["2401.00001"]

@@ -84,7 +84,9 @@ class SqliteStore(SqlStore):
             .compile(dialect=conn.dialect)
         )
         processors = [
-            (c, p) for c in columns if (p := table.c[c].type.bind_processor(conn.dialect))
+            (c, p)
+            for c in columns
+            if (p := table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
         ]
         for row in values:
             for column, process in processors:
