@@ -33,7 +33,7 @@ class Settings:
     trending_gravity: float = 1.8
     trending_window_days: int = 7
     digest_hour: int | None = None  # hour (UTC) at which `serve` sends the daily digest itself
-    digest_max_failures: int = 3  # permanent delivery failures in a row before an address is dropped
+    digest_max_failures: int = 3  # permanent failures in a row before an address is dropped
     digest_retry_attempts: int = 3  # tries per message on temporary (4xx) SMTP failures
     digest_retry_delay: float = 5.0  # seconds before the first retry; doubles each time
     smtp: SmtpSettings = field(default_factory=SmtpSettings)

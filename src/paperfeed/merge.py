@@ -55,7 +55,9 @@ def merge_papers(stored: Paper, incoming: Paper) -> Paper:
     if incoming.published and (stored.published is None or incoming.published < stored.published):
         merged.published = incoming.published
         _attribute(merged, "published", incoming.source)
-    if incoming.version is not None and (stored.version is None or incoming.version > stored.version):
+    if incoming.version is not None and (
+        stored.version is None or incoming.version > stored.version
+    ):
         merged.version = incoming.version
     return merged
 

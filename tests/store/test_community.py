@@ -22,11 +22,15 @@ def store(feed) -> SqlStore:
 
 
 def test_imported_submissions_carry_upvotes_and_update_them(store: SqlStore) -> None:
-    sub = Submission("2401.00001", DAY, NOON, submitter="akhaliq", imported_upvotes=12, source="hf-daily")
+    sub = Submission(
+        "2401.00001", DAY, NOON, submitter="akhaliq", imported_upvotes=12, source="hf-daily"
+    )
     assert store.save_submissions([sub]) == 1
     assert store.save_submissions([sub]) == 0
     assert store.get_paper("2401.00001").upvotes == 12
-    store.save_submissions([Submission("2401.00001", DAY, NOON, imported_upvotes=15, source="hf-daily")])
+    store.save_submissions(
+        [Submission("2401.00001", DAY, NOON, imported_upvotes=15, source="hf-daily")]
+    )
     assert store.get_paper("2401.00001").upvotes == 15
 
 

@@ -32,7 +32,8 @@ def paper_values(paper: Paper, now: dt.datetime) -> dict[str, Any]:
         "abstract": paper.abstract,
         "authors": "\n".join(paper.authors),
         "n_authors": paper.author_count,
-        "primary_category": paper.primary_category or (paper.categories[0] if paper.categories else None),
+        "primary_category": paper.primary_category
+        or (paper.categories[0] if paper.categories else None),
         "categories": " ".join(paper.categories),
         "published": to_naive_utc(paper.published),
         "updated": to_naive_utc(paper.updated),
