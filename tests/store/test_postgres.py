@@ -69,6 +69,7 @@ def test_an_old_database_is_upgraded_in_place(empty_url: str, monkeypatch) -> No
 
 
 def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatch) -> None:
+    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 1000)
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -84,7 +85,8 @@ def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatc
     assert ordered[0] not in [k for k, _ in pg_store.nearest_keys("m", vectors[0], 5, {ordered[0]})]
     assert pg_store.nearest_keys("other-model", vectors[0], 5) == []
 
-    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)  # now through the index
+    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)  # enough for an index now
+    pg_store.save_embeddings("m", [(ordered[0], "h", vectors[0])])
     approximate = pg_store.nearest_keys("m", vectors[0], 10)
     assert approximate[0][0] == ordered[0]
     assert len(set(k for k, _ in approximate) & {ordered[i] for i in expected}) >= 8

@@ -83,11 +83,14 @@ _KEYWORD_INDEX = sql_steps(
 )
 
 # Embeddings as pgvector values beside the float32 blobs the shared code reads. The column has no
-# fixed dimension (models differ); each dimension gets its own partial HNSW index when the first
-# vectors of that size are stored (see PostgresStore._ensure_vector_index).
+# fixed dimension (models differ); each dimension gets its own partial HNSW index once there are
+# enough vectors of that size to need one (below EXACT_BELOW searches are exact scans). The
+# vector stays in the row and the blob goes out of line, so scans never read TOAST.
 _VECTORS = sql_steps(
     "CREATE EXTENSION IF NOT EXISTS vector",
     "ALTER TABLE embeddings ADD COLUMN embedding vector",
+    "ALTER TABLE embeddings ALTER COLUMN embedding SET STORAGE PLAIN",
+    "ALTER TABLE embeddings ALTER COLUMN vector SET STORAGE EXTERNAL",
     "CREATE INDEX ix_embeddings_model_seq ON embeddings (model, seq)",
 )
 
@@ -129,6 +132,16 @@ def ensure_vector_index(conn: sa.Connection, dim: int) -> None:
 
 def _unique_violation(error: sa.exc.IntegrityError) -> bool:
     return getattr(error.orig, "sqlstate", None) == "23505"
+
+
+def _count_of_dim(conn: sa.Connection, dim: int) -> int:
+    """How many `dim`-dimensional vectors are stored, counting up to EXACT_BELOW."""
+    rows = sa.select(_embeddings.c.paper_key).where(
+        sa.func.vector_dims(_embeddings.c.embedding) == dim
+    )
+    return conn.execute(
+        sa.select(sa.func.count()).select_from(rows.limit(EXACT_BELOW).subquery())
+    ).scalar_one()
 
 
 class PostgresStore(SqlStore):
@@ -263,8 +276,9 @@ class PostgresStore(SqlStore):
             )
             conn.execute(stmt, values)
             for dim in {len(v["embedding"]) for v in values} - self._indexed_dims:
-                ensure_vector_index(conn, dim)
-                self._indexed_dims.add(dim)
+                if _count_of_dim(conn, dim) >= EXACT_BELOW:
+                    ensure_vector_index(conn, dim)
+                    self._indexed_dims.add(dim)
         return last + len(values)
 
     def nearest_keys(
@@ -304,7 +318,8 @@ class PostgresStore(SqlStore):
         return [(int(key), 1.0 - float(distance)) for key, distance in rows]
 
     def rebuild_vector_indexes(self) -> list[str]:
-        """Create any missing HNSW index (e.g. after a bulk copy); returns their names."""
+        """Create any missing HNSW index (e.g. after a bulk copy), whatever the number of
+        vectors; returns their names."""
         with self.transaction() as conn:
             dims = (
                 conn.execute(

@@ -30,6 +30,7 @@ CONFIG = "paperfeed"
 RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
 RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
 FREQUENCY_TTL = 60.0  # seconds a document frequency is reused
+SCORED_ONE_BY_ONE = 8  # the rarest parts ranked separately; the rest share one ts_rank call
 _MAX_NAME_TOKENS = 6
 _ASCII_PUNCTUATION = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
 
@@ -210,13 +211,21 @@ def keyword_search(
     if tsquery is None:
         return []
     total = max(frequencies(conn, ("all", ""), None), 1)
-    weights = sa.cast(sa.literal(RANK_WEIGHTS), sa.ARRAY(sa.REAL))
-    terms = []
+    weighted = []
     for key, part in _ranked_parts(query):
         found = frequencies(conn, key, _matches(part))
-        idf = math.log(1 + (total - found + 0.5) / (found + 0.5))
-        rank = sa.func.ts_rank(weights, search_vector, part, RANK_NORMALIZATION, type_=_FLOAT)
-        terms.append(rank * idf)
+        weighted.append((math.log(1 + (total - found + 0.5) / (found + 0.5)), part))
+    weighted.sort(key=lambda pair: -pair[0])
+    common = weighted[SCORED_ONE_BY_ONE:]
+    if common:  # long queries: one call for the common words, at their mean IDF
+        mean_idf = sum(idf for idf, _ in common) / len(common)
+        joined = _combine([part for _, part in common], "tsquery_or")
+        weighted = [*weighted[:SCORED_ONE_BY_ONE], (mean_idf, joined)]
+    weights = sa.cast(sa.literal(RANK_WEIGHTS), sa.ARRAY(sa.REAL))
+    terms = [
+        sa.func.ts_rank(weights, search_vector, part, RANK_NORMALIZATION, type_=_FLOAT) * idf
+        for idf, part in weighted
+    ]
     score = sum(terms[1:], terms[0])
     stmt = (
         sa.select(papers.c.key, score.label("score"))
