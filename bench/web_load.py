@@ -3,6 +3,7 @@ with N concurrent clients (httpx AsyncClient) against `paperfeed serve` in a sub
 SQLite store loaded with the Hugging Face daily papers items (~9.9k papers with submissions).
 
     python bench/web_load.py [--clients 50] [--seconds 15] [--data-dir DIR]
+        [--database-url postgresql://...]   (the store on PostgreSQL: web_load.postgres.json)
 
 Writes bench/results/web_load.json.
 """
@@ -53,9 +54,9 @@ def endpoints(latest_day: str) -> dict[str, list[str]]:
     }
 
 
-def prepare_store(data_dir: Path) -> str:
+def prepare_store(data_dir: Path, database_url: str | None = None) -> str:
     """Load the HF daily items once (re-runs reuse the store); returns the latest feed day."""
-    settings = Settings(data_dir=data_dir, secret_key="bench")
+    settings = Settings(data_dir=data_dir, secret_key="bench", database_url=database_url)
     with PaperFeed(settings) as feed:
         if feed.store.latest_day() is None:
             started = time.perf_counter()
@@ -72,9 +73,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, database_url: str | None = None
+) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "paperfeed", "--data-dir", str(data_dir),
+        *(["--database-url", database_url] if database_url else []),
         "serve", "--port", str(port), "--no-index", "--no-access-log",
     ]  # fmt: skip
     env = {**os.environ, "PAPERFEED_SECRET_KEY": "bench"}
@@ -139,13 +143,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--data-dir", type=Path, default=RESULTS / "cache" / "web_load_store")
-    parser.add_argument("--out", type=Path, default=RESULTS / "web_load.json")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--database-url", help="serve a PostgreSQL store (default: SQLite)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    latest = prepare_store(args.data_dir)
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    args.out = args.out or RESULTS / f"web_load{'.postgres' if args.database_url else ''}.json"
+    latest = prepare_store(args.data_dir, args.database_url)
     port = free_port()
-    server = start_server(args.data_dir, port)
+    server = start_server(args.data_dir, port, args.database_url)
     results = {}
     try:
         for name, paths in endpoints(latest).items():
@@ -156,14 +163,15 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    with PaperFeed(Settings(data_dir=args.data_dir, secret_key="bench")) as feed:
+    settings = Settings(data_dir=args.data_dir, secret_key="bench", database_url=args.database_url)
+    with PaperFeed(settings) as feed:
         stats = feed.stats()
     python_loop_ms = _python_speed()
     write_json(
         args.out,
         {
             "setup": {
-                "server": "paperfeed serve: uvicorn, 1 process, SQLite, --no-index",
+                "server": f"paperfeed serve: uvicorn, 1 process, {backend}, --no-index",
                 "clients": args.clients,
                 "seconds_per_endpoint": args.seconds,
                 "papers": stats["papers"],
