@@ -270,7 +270,13 @@ def load_cacm() -> Cacm:
             qid, did, *_ = line.split()
             qrels.setdefault(int(qid), set()).add(int(did))
     all_queries = {int(q["id"]): q["text"] for q in read_jsonl_gz(CACM / "cacm_queries.jsonl")}
-    queries = {q: " ".join(all_queries[q].split()) for q in sorted(qrels) if q in all_queries}
+    # The queries are prose that quotes titles; in the search syntax quotes would make those
+    # required phrases, so they are dropped (the words stay).
+    queries = {
+        q: " ".join(all_queries[q].replace('"', " ").split())
+        for q in sorted(qrels)
+        if q in all_queries
+    }
     return Cacm(papers, doc_of, queries, qrels, len(all_queries))
 
 

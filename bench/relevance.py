@@ -77,8 +77,10 @@ class Corpus:
 
 
 @contextmanager
-def corpus(name: str, papers: Iterable[Paper], embedder_name: str):
-    """A fresh PaperFeed holding `papers`, embedded (through the cache) and indexed."""
+def corpus(name: str, papers: Iterable[Paper], embedder_name: str, *, embed: bool = True):
+    """A fresh PaperFeed holding `papers`, embedded (through the cache) and indexed.
+
+    Without `embed` nothing is embedded: only keyword search has results."""
     tmp = Path(tempfile.mkdtemp(prefix=f"paperfeed-bench-{name}-"))
     settings = Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name)
     embedder = CachedEmbedder(load_embedder(embedder_name), name)
@@ -87,8 +89,9 @@ def corpus(name: str, papers: Iterable[Paper], embedder_name: str):
         started = time.perf_counter()
         report = feed.ingest(Record(p) for p in papers)
         service = SearchService(feed.store, settings, embedder=embedder)
-        service.index()
-        embedder.flush()
+        if embed:
+            service.index()
+            embedder.flush()
         built = time.perf_counter() - started
         log.info(
             "%s: %s; %d embedded now, %d from cache, %.0fs",
@@ -243,16 +246,16 @@ def known_scores(items: Sequence[dict], rankings: Sequence[list[str]]) -> dict[s
     return {"mrr@10": mean(rrs), "recall@1": mean(r1), "recall@10": mean(r10), "n": len(items)}
 
 
-def run_known(embedder_name: str) -> dict:
+def run_known(embedder_name: str, modes: Sequence[str] = MODES) -> dict:
     items = load_known_items()
     papers = ml_papers()
-    with corpus("ml", papers, embedder_name) as c:
+    with corpus("ml", papers, embedder_name, embed=modes != ("keyword",)) as c:
         titles = {title_key(p.title) for p in papers}
         absent = [i["title"] for i in items if title_key(i["title"]) not in titles]
         result: dict = {"papers": c.feed.stats().get("papers", len(papers)), "queries": len(items)}
         if absent:
             result["targets_not_in_corpus"] = absent
-        for mode in MODES:
+        for mode in modes:
             ranked = [
                 [title_key(p.title) for p in ranking(c.service, i["query"], mode, KNOWN_DEPTH)]
                 for i in items
@@ -402,21 +405,21 @@ def run_tune(embedder_name: str, parts: set[str]) -> dict:
 
 
 def print_table(result: dict) -> None:
-    rows = []
-    if "cacm" in result:
-        for metric in ("ndcg@10", "map@1000", "recall@100"):
-            rows.append((f"CACM {metric}", *(result["cacm"][m][metric] for m in MODES)))
-    if "csfcube" in result:
-        for facet in ("background", "method", "result", "all"):
-            rows.append((f"CSFCube nDCG@20 {facet}", *(result["csfcube"][m][facet] for m in MODES)))
-    if "known_items" in result:
-        for metric in ("mrr@10", "recall@1", "recall@10"):
-            rows.append(
-                (f"known-item {metric}", *(result["known_items"][m]["all"][metric] for m in MODES))
-            )
+    def cell(part: str, mode: str, *path: str) -> str:
+        value = result.get(part, {}).get(mode)
+        for name in path:
+            value = value.get(name) if isinstance(value, dict) else None
+        return f"{value:10.4f}" if isinstance(value, float | int) else f"{'-':>10}"
+
+    rows = [(f"CACM {m}", "cacm", (m,)) for m in ("ndcg@10", "map@1000", "recall@100")]
+    facets = ("background", "method", "result", "all")
+    rows += [(f"CSFCube nDCG@20 {f}", "csfcube", (f,)) for f in facets]
+    metrics = ("mrr@10", "recall@1", "recall@10")
+    rows += [(f"known-item {m}", "known_items", ("all", m)) for m in metrics]
     print(f"{'':28}" + "".join(f"{m:>10}" for m in MODES))
-    for name, *values in rows:
-        print(f"{name:28}" + "".join(f"{v:10.4f}" for v in values))
+    for name, part, path in rows:
+        if part in result:
+            print(f"{name:28}" + "".join(cell(part, mode, *path) for mode in MODES))
 
 
 def print_tune(tuned: dict) -> None:
@@ -444,6 +447,9 @@ def main() -> None:
     ap.add_argument("--only", default="cacm,csfcube,known", help="comma-separated parts to run")
     ap.add_argument("--embedder", default=Settings().embedder)
     ap.add_argument("--tune", action="store_true", help="sweep fusion and BM25 weights instead")
+    ap.add_argument(
+        "--keyword-only", action="store_true", help="known items: keyword search only (no model)"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.tune:
@@ -474,7 +480,8 @@ def main() -> None:
         fusion = (hybrid.RRF_K, hybrid.KEYWORD_WEIGHT / hybrid.DENSE_WEIGHT)
         result["csfcube"] = run_csfcube(args.embedder, fusion)
     if "known" in parts:
-        result["known_items"] = run_known(args.embedder)
+        modes = ("keyword",) if args.keyword_only else MODES
+        result["known_items"] = run_known(args.embedder, modes)
     write_json(OUT, result)
     print_table(result)
 

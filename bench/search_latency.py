@@ -275,7 +275,7 @@ def main() -> None:
     results = json.loads(out.read_text()) if out.exists() else {}
     results.update(machine=f"{os.cpu_count()} cores", embedder=args.embedder)
     for size in (int(s) for s in args.sizes.split(",")):
-        child_out = RESULTS / f"search_latency.{size}.json"
+        child_out = RESULTS / f"search_latency.{size}.{os.getpid()}.json"
         command = [sys.executable, __file__, "--one", str(size), "--out", str(child_out)]
         command += ["--queries", str(args.queries), "--embedder", args.embedder]
         command += ["--database-url", args.database_url] if args.database_url else []
