@@ -3,6 +3,11 @@
 The HTML is built for mail clients: tables for layout, inline styles only, no scripts, no
 images. Every digest carries its own signed preferences and unsubscribe links, and the
 RFC 2369 / RFC 8058 headers that let mail clients offer one-click unsubscribe.
+
+Digests are assembled from the parts (macros) of digest.html and digest.txt. The same papers go
+to many subscribers, so each paper is rendered once per format, with a slot for the reason it
+was picked; heads and section titles are shared too. Per subscriber only the reasons and the
+foot (address, signed links) are new.
 """
 
 from __future__ import annotations
@@ -10,20 +15,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import jinja2
+import markupsafe
 
-from paperfeed.digest.compose import Digest, Pick
+from paperfeed.digest.compose import Digest
 from paperfeed.digest.models import Subscriber
 from paperfeed.digest.tokens import CONFIRM, MANAGE, Tokens
+from paperfeed.models import Paper
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_CHARS = 280
+SLOT = "\x00reason\x00"  # where a subscriber's reason goes in a paper rendered once
+MAX_CACHED_PAPERS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,24 @@ def _environment() -> jinja2.Environment:
     )
 
 
+class _Parts:
+    """One format of the digest (digest.html or digest.txt): its macros, with the parts many
+    digests share rendered once."""
+
+    def __init__(self, template: jinja2.Template, escape: Callable[[str], str]) -> None:
+        macros = template.module
+        self.head = lru_cache(maxsize=1024)(macros.head)
+        self.section = lru_cache(maxsize=16)(macros.section)
+        self.foot = macros.foot
+        self.escape = lru_cache(maxsize=65536)(escape)  # reasons repeat across subscribers
+        self._pick = macros.pick
+
+    def pick(self, shown: dict[str, object]) -> tuple[str, str]:
+        """A paper's block, split where the reason goes."""
+        before, _, after = str(self._pick(shown, self.escape(SLOT))).partition(SLOT)
+        return before, after
+
+
 class Renderer:
     """Renders e-mails for one deployment (its address, sender and secret key)."""
 
@@ -63,12 +92,12 @@ class Renderer:
         sender_address = parseaddr(sender)[1]
         self.sender_address = sender_address or f"papers@{self.domain}"
         self.mail_domain = self.sender_address.rpartition("@")[2] or self.domain
-        self._shown: dict[str, dict[str, object]] = {}
         env = _environment()
-        self._templates = {
-            name: env.get_template(name)
-            for name in ("digest.html", "digest.txt", "confirm.html", "confirm.txt")
-        }
+        self._templates = {name: env.get_template(name) for name in ("confirm.html", "confirm.txt")}
+        self._html = _Parts(env.get_template("digest.html"), markupsafe.escape)
+        self._text = _Parts(env.get_template("digest.txt"), str)
+        # paper id -> (paper, HTML before and after the reason, text before and after)
+        self._papers: dict[str, tuple[Paper, str, str, str, str]] = {}
 
     @property
     def domain(self) -> str:
@@ -105,54 +134,59 @@ class Renderer:
         preferences_url, unsubscribe_url = self.manage_urls(subscriber)
         weekly = digest.start != digest.date
         label = _period_label(digest.start, digest.date)
-        sections = []
-        if digest.picks:
-            sections.append(
-                {"title": "Picked for you", "picks": [self._pick(p) for p in digest.picks]}
-            )
-        if digest.trending:
-            title = "Trending this week" if weekly else "Trending today"
-            sections.append({"title": title, "picks": [self._pick(p) for p in digest.trending]})
         count = len(digest.picks) + len(digest.trending)
         first = (digest.picks or digest.trending)[0].paper.title
         subject = f"{self.site_name}: {count} paper{'s' if count != 1 else ''} for {label}"
-        context = {
-            "site_name": self.site_name,
-            "subject": subject,
-            "preheader": _shorten(first, 120),
-            "period_label": label,
-            "sections": sections,
-            "email": subscriber.email,
-            "frequency": "weekly" if weekly else "daily",
-            "home_url": self.base_url + "/",
-            "preferences_url": preferences_url,
-            "unsubscribe_url": unsubscribe_url,
-        }
+        html = [
+            self._html.head(
+                subject, _shorten(first, 120), label, self.base_url + "/", self.site_name
+            )
+        ]
+        text = [self._text.head(self.site_name, label)]
+        sections = [("Picked for you", digest.picks)]
+        sections.append(("Trending this week" if weekly else "Trending today", digest.trending))
+        for title, picks in sections:
+            if picks:
+                html.append(self._html.section(title))
+                text.append(self._text.section(title))
+            for pick in picks:
+                _, html_before, html_after, text_before, text_after = self._paper(pick.paper)
+                html += (html_before, self._html.escape(pick.reason), html_after)
+                text += (text_before, pick.reason, text_after)
+        foot = ("weekly" if weekly else "daily", subscriber.email, self.site_name)
+        html.append(self._html.foot(*foot, preferences_url, unsubscribe_url))
+        text.append(self._text.foot(*foot, preferences_url, unsubscribe_url))
         return Rendered(
             subscriber=subscriber,
             subject=subject,
-            text=self._templates["digest.txt"].render(context),
-            html=self._templates["digest.html"].render(context),
+            text="".join(text),
+            html="".join(html),
             message_id=self.message_id(subscriber.id, digest.date),
             unsubscribe_url=unsubscribe_url,
             paper_ids=digest.paper_ids,
         )
 
-    def _pick(self, pick: Pick) -> dict[str, object]:
-        paper = pick.paper
-        shown = self._shown.get(paper.id)
-        if shown is None:  # the same papers go to many subscribers: prepare each once
-            if len(self._shown) > 10_000:
-                self._shown.clear()
+    def _paper(self, paper: Paper) -> tuple[Paper, str, str, str, str]:
+        """A paper's blocks in both formats, rendered again only for a new Paper object (the
+        next day's papers, with their new upvotes)."""
+        parts = self._papers.get(paper.id)
+        if parts is None or parts[0] is not paper:
+            if len(self._papers) >= MAX_CACHED_PAPERS:
+                self._papers.clear()
             authors = ", ".join(paper.authors[:6]) + (" et al." if len(paper.authors) > 6 else "")
-            shown = self._shown[paper.id] = {
+            shown = {
                 "title": " ".join(paper.title.split()),
                 "authors": authors,
                 "summary": _shorten(paper.abstract, SUMMARY_CHARS),
                 "upvotes": paper.upvotes,
                 "url": self.paper_url(paper.id),
             }
-        return {**shown, "reason": pick.reason}
+            parts = self._papers[paper.id] = (
+                paper,
+                *self._html.pick(shown),
+                *self._text.pick(shown),
+            )
+        return parts
 
     def digest_message(
         self, rendered: Rendered, *, date: dt.datetime | None = None
@@ -213,6 +247,7 @@ class Renderer:
         return message
 
 
+@lru_cache(maxsize=64)
 def _period_label(start: dt.date, end: dt.date) -> str:
     if start == end:
         return f"{end:%A, %B} {end.day}, {end.year}"
