@@ -163,3 +163,27 @@ def test_feed_search_finds_seed_paper_by_words(feed: PaperFeed) -> None:
     results = feed.search("periodic function binary")
     assert results.hits[0].paper.title.startswith("BiPer")
     assert results.hits[0].keyword_rank == 1
+
+
+def test_common_words_are_left_out_of_large_collections(
+    feed: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "learning neural networks with binary weights"
+    everything = titles(feed, query)
+    monkeypatch.setattr("paperfeed.store.sqlite_keyword.COMMON_WORD_MIN_PAPERS", 100)
+    pruned = titles(feed, query)  # learning, neural, networks are each in > 100 seed papers
+    assert len(pruned) < len(everything)
+    assert any(t.startswith("BiPer") for t in pruned[:5])
+
+
+def test_when_every_word_is_common_papers_need_all_of_them(
+    feed: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("paperfeed.store.sqlite_keyword.COMMON_WORD_MIN_PAPERS", 1)
+    query = parse_query("contrastive objectives labels")
+    keys = [key for key, _ in feed.store.keyword_search(query, 500)]
+    found = feed.store.papers_by_keys(keys)
+    assert "Self-supervised learning of visual features" in [p.title for p in found]
+    for paper in found:
+        text = (paper.title + " " + paper.abstract).lower()
+        assert all(word in text for word in ("contrastive", "objective", "label"))

@@ -35,6 +35,8 @@ papers = sa.Table(
     sa.Index("ix_papers_published", "published"),
     sa.Index("ix_papers_primary_category", "primary_category"),
 )
+# exact-title lookups ("go straight to the paper") without a scan
+sa.Index("ix_papers_title_lower", sa.func.lower(papers.c.title))
 
 users = sa.Table(
     "users",

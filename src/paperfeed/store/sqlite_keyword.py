@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -104,9 +105,40 @@ def _day(day: dt.date) -> sa.BindParameter:
     return sa.bindparam(None, day.isoformat(), type_=sa.String)
 
 
+# A word in a large share of the papers adds little to BM25 next to rarer words (low IDF) but
+# makes FTS5 score every paper that has it: on a million papers that is what slows OR queries.
+# Such words are left out of the ranking MATCH when the query has rarer ones; if all its words are
+# common, papers must have all of them. Counting stops at the cap, so the check stays cheap.
+COMMON_WORD_SHARE = 0.05
+COMMON_WORD_MIN_PAPERS = 20_000  # below 400k papers no word counts as common
+
+
 def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int, float]]:
     """BM25-ranked (key, score) of visible papers matching the query, best first."""
-    expression = match_expression(query)
+    size = conn.execute(sa.select(sa.func.max(papers.c.key))).scalar() or 0
+    cap = max(COMMON_WORD_MIN_PAPERS, int(size * COMMON_WORD_SHARE))
+    common = {t for t in query.terms if _in_more_papers_than(conn, t, cap)}
+    if not common:
+        return _ranked(conn, query, match_expression(query), limit)
+    rare = [t for t in query.terms if t not in common]
+    if rare:
+        return _ranked(conn, query, match_expression(replace(query, terms=rare)), limit)
+    every_word = replace(query, terms=[], required=[*query.required, *query.terms])
+    return _ranked(conn, query, match_expression(every_word), limit) or _ranked(
+        conn, query, match_expression(query), limit
+    )
+
+
+def _in_more_papers_than(conn: Connection, word: str, cap: int) -> bool:
+    counted = sa.select(sa.func.count()).select_from(
+        _fts_keys(fts_string(word)).limit(cap + 1).subquery()
+    )
+    return conn.execute(counted).scalar_one() > cap
+
+
+def _ranked(
+    conn: Connection, query: Query, expression: str | None, limit: int
+) -> list[tuple[int, float]]:
     if expression is None:
         return []
     score = sa.func.bm25(_FTS_TABLE, *(sa.literal_column(repr(w)) for w in BM25_WEIGHTS))
