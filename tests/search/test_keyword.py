@@ -165,6 +165,13 @@ def test_feed_search_finds_seed_paper_by_words(feed: PaperFeed) -> None:
     assert results.hits[0].keyword_rank == 1
 
 
+@pytest.fixture
+def sqlite_only(module_database_url: str | None) -> None:
+    if module_database_url:
+        pytest.skip("common-word pruning is how the SQLite (FTS5) backend stays fast")
+
+
+@pytest.mark.usefixtures("sqlite_only")
 def test_common_words_are_left_out_of_large_collections(
     feed: PaperFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -176,6 +183,7 @@ def test_common_words_are_left_out_of_large_collections(
     assert any(t.startswith("BiPer") for t in pruned[:5])
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_when_every_word_is_common_papers_need_all_of_them(
     feed: PaperFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -186,4 +194,4 @@ def test_when_every_word_is_common_papers_need_all_of_them(
     assert "Self-supervised learning of visual features" in [p.title for p in found]
     for paper in found:
         text = (paper.title + " " + paper.abstract).lower()
-        assert all(word in text for word in ("contrastive", "objective", "label"))
+        assert all(stem in text for stem in ("contrast", "object", "label"))
