@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import logging
 import re
 import shutil
@@ -466,14 +467,6 @@ def main() -> None:
         },
         "bm25_weights": list(sqlite_keyword.BM25_WEIGHTS),
     }
-    if OUT.exists():  # keep the parts not re-run
-        import json
-
-        previous = json.loads(OUT.read_text())
-        result = {
-            **{k: v for k, v in previous.items() if k in ("cacm", "csfcube", "known_items")},
-            **result,
-        }
     if "cacm" in parts:
         result["cacm"] = run_cacm(args.embedder)
     if "csfcube" in parts:
@@ -482,6 +475,13 @@ def main() -> None:
     if "known" in parts:
         modes = ("keyword",) if args.keyword_only else MODES
         result["known_items"] = run_known(args.embedder, modes)
+    for part in ("cacm", "csfcube", "known_items"):
+        if part in result:  # the settings each part was measured with
+            result[part]["settings"] = {"fusion": result["fusion"], "bm25": result["bm25_weights"]}
+    if OUT.exists():  # keep the parts not re-run (read last: other runs may have written)
+        previous = json.loads(OUT.read_text())
+        kept = {k: v for k, v in previous.items() if k in ("cacm", "csfcube", "known_items")}
+        result = {**kept, **result}
     write_json(OUT, result)
     print_table(result)
 
