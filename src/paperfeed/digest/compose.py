@@ -5,8 +5,9 @@ Its papers are the period's submissions and new arXiv listings ("candidates"):
 
 * personal picks, ranked by how close each candidate is to the subscriber's interests: every
   saved search (embedded as a query) and every recently upvoted paper of the linked account is
-  one interest vector; a candidate's score is its best cosine similarity to any of them. All
-  subscribers of a batch are scored with one matrix product (interests x candidates).
+  one interest vector; a candidate's score is its best cosine similarity to any of them. The
+  distinct interests of a batch of subscribers are scored with one matrix product (interests x
+  candidates); each subscriber's scores are the best of their own rows.
   Papers by a followed author (names matched case- and accent-insensitively) come first.
 * the period's trending papers (feed.rank_trending as of the end of the period) fill the rest.
 
@@ -20,8 +21,9 @@ import datetime as dt
 import logging
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from typing import Protocol
 
@@ -94,6 +96,7 @@ def is_due(prefs: Preferences, date: dt.date) -> bool:
     return prefs.frequency == "daily" or date.isoweekday() == 7
 
 
+@lru_cache(maxsize=65_536)
 def normalize_name(name: str) -> str:
     """Lower-case, accents and punctuation dropped, spaces collapsed: "J. Müller" -> "j muller"."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())
@@ -119,7 +122,9 @@ class Candidates:
     matrix: np.ndarray  # (len(papers), dim) float32; zero rows for papers without a vector
     by_author: dict[str, list[int]] = field(default_factory=dict)
     index: dict[str, int] = field(default_factory=dict)
+    trending_picks: dict[int, Pick] = field(default_factory=dict)  # shared by all digests
     _category_masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    _trending_allowed: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
 
     def category_mask(self, categories: tuple[str, ...]) -> np.ndarray:
         mask = self._category_masks.get(categories)
@@ -131,6 +136,14 @@ class Candidates:
             )
             self._category_masks[categories] = mask
         return mask
+
+    def trending_allowed(self, categories: tuple[str, ...]) -> list[int]:
+        """The trending papers (indexes, best first) a category filter lets through."""
+        allowed = self._trending_allowed.get(categories)
+        if allowed is None:
+            mask = self.category_mask(categories)
+            allowed = self._trending_allowed[categories] = [c for c, _ in self.trending if mask[c]]
+        return allowed
 
 
 def load_candidates(
@@ -149,6 +162,10 @@ def load_candidates(
     papers: list[Paper] = [t.item.paper for t in ranked]
     index = {p.id: i for i, p in enumerate(papers)}
     trending = [(i, t.item.upvotes) for i, t in enumerate(ranked)]
+    weekly = start != end
+    trending_picks = {
+        i: Pick(papers[i], TRENDING, _trending_reason(up, weekly), float(up)) for i, up in trending
+    }
     for paper in store.papers_published_between(start, end, limit=options.max_candidates):
         if paper.id not in index:
             index[paper.id] = len(papers)
@@ -158,7 +175,7 @@ def load_candidates(
         for name in paper.authors:
             by_author[normalize_name(name)].append(i)
     matrix = _matrix([p.id for p in papers], vectors)
-    return Candidates(start, end, papers, trending, matrix, dict(by_author), index)
+    return Candidates(start, end, papers, trending, matrix, dict(by_author), index, trending_picks)
 
 
 def _matrix(paper_ids: list[str], vectors: VectorSource | None) -> np.ndarray:
@@ -180,12 +197,12 @@ def _matrix(paper_ids: list[str], vectors: VectorSource | None) -> np.ndarray:
 
 @dataclass(slots=True)
 class _Interests:
-    """Interest vectors of a batch of subscribers, stacked, with what each one stands for."""
+    """The distinct interests of a batch of subscribers, and whose they are."""
 
-    matrix: np.ndarray  # (rows, dim)
-    starts: np.ndarray  # first row of each subscriber with interests
-    owners: np.ndarray  # batch position of each of those subscribers
-    reasons: list[tuple[str, str]]  # (kind, reason) per row
+    vectors: np.ndarray  # (distinct interests, dim)
+    reasons: list[tuple[str, str]]  # (kind, reason) of each
+    owners: np.ndarray  # batch positions of the subscribers with interests
+    ids: np.ndarray  # (len(owners), most interests of one): each owner's in order, -1 after
 
 
 class Composer:
@@ -223,21 +240,18 @@ class Composer:
             return [Digest(s, date, cands.start) for s in batch]
         upvoted = self._upvoted(batch)
         scores = np.full((n, m), -np.inf, dtype=np.float32)
+        best_interest = np.zeros((n, m), dtype=np.int32)  # which interest gave each score
         interests = self._interests(batch, upvoted)
-        sims: np.ndarray | None = None
-        if len(interests.starts):
-            sims = interests.matrix @ cands.matrix.T  # (rows, m): the one matrix product
-            best = np.maximum.reduceat(sims, interests.starts, axis=0)
+        reasons = interests.reasons if interests is not None else []
+        if interests is not None:
+            sims = interests.vectors @ cands.matrix.T  # the one matrix product
+            best, which = _best_of_own(sims, interests.ids)
             best[best < self.options.min_similarity] = -np.inf
             scores[interests.owners] = best
-        author_reasons = self._follow_authors(batch, scores)
+            best_interest[interests.owners] = which
+        by_author = self._follow_authors(batch, scores)
         blocked = self._blocked(batch, upvoted)
-        for pos, subscriber in enumerate(batch):
-            mask = cands.category_mask(subscriber.prefs.categories)
-            if not mask.all():
-                scores[pos, ~mask] = -np.inf
-            for c in blocked.get(pos, ()):
-                scores[pos, c] = -np.inf
+        self._exclude(batch, scores, blocked)
         top = min(max(s.prefs.max_papers for s in batch), m)
         order = (
             np.argpartition(-scores, top - 1, axis=1)[:, :top]
@@ -246,26 +260,23 @@ class Composer:
         )
         top_scores = np.take_along_axis(scores, order, axis=1)
         rank = np.argsort(-top_scores, axis=1, kind="stable")
-        ranked = np.take_along_axis(order, rank, axis=1).tolist()
-        finite = np.isfinite(top_scores).sum(axis=1).tolist()
-        row_of = {
-            int(owner): (int(start), int(end)) for owner, start, end in _segments(interests, sims)
-        }
+        ranked = np.take_along_axis(order, rank, axis=1)
+        sorted_scores = np.take_along_axis(top_scores, rank, axis=1)
+        finite = np.isfinite(sorted_scores).sum(axis=1).tolist()
+        ranked_scores = sorted_scores.tolist()
+        ranked_interests = np.take_along_axis(best_interest, ranked, axis=1).tolist()
         digests = []
-        for pos, subscriber in enumerate(batch):
-            chosen = ranked[pos][: finite[pos]]
+        for pos, (subscriber, chosen) in enumerate(zip(batch, ranked.tolist(), strict=True)):
+            k = finite[pos]
+            personal = zip(chosen[:k], ranked_scores[pos], ranked_interests[pos], strict=False)
             digests.append(
                 self._digest(
                     date,
-                    pos,
                     subscriber,
-                    chosen,
-                    scores,
-                    sims,
-                    row_of,
-                    author_reasons,
-                    blocked,
-                    interests,
+                    personal,
+                    by_author.get(pos, {}),
+                    blocked.get(pos, set()),
+                    reasons,
                 )
             )
         return digests
@@ -273,44 +284,32 @@ class Composer:
     def _digest(
         self,
         date: dt.date,
-        pos: int,
         subscriber: Subscriber,
-        chosen: list[int],
-        scores: np.ndarray,
-        sims: np.ndarray | None,
-        row_of: dict[int, tuple[int, int]],
-        author_reasons: dict[tuple[int, int], str],
-        blocked: dict[int, set[int]],
-        interests: _Interests,
+        personal: Iterable[tuple[int, float, int]],
+        by_author: dict[int, str],
+        blocked: set[int],
+        reasons: list[tuple[str, str]],
     ) -> Digest:
+        """`personal`: (candidate, score, interest) of the picks, best first."""
         cands = self.candidates
         n = subscriber.prefs.max_papers
-        mask = cands.category_mask(subscriber.prefs.categories)
-        gone = blocked.get(pos, set())
-        allowed = ((c, up) for c, up in cands.trending if mask[c] and c not in gone)
-        first_allowed = list(islice(allowed, n))  # enough to fill the digest in any case
+        allowed = cands.trending_allowed(subscriber.prefs.categories)
+        first_allowed = list(islice((c for c in allowed if c not in blocked), n))
         reserve = min(self.options.trending_reserve, n // 2, len(first_allowed))
-        chosen = chosen[: n - reserve]
         picks = []
-        for c in chosen:
-            author = author_reasons.get((pos, c))
+        taken = set()
+        for c, score, interest in islice(personal, n - reserve):
+            taken.add(c)
+            author = by_author.get(c)
             if author is not None:
                 picks.append(
                     Pick(cands.papers[c], "author", f"by an author you follow: {author}", 1.0)
                 )
-                continue
-            start, end = row_of[pos]
-            row = start + int(np.argmax(sims[start:end, c]))  # type: ignore[index]
-            kind, reason = interests.reasons[row]
-            picks.append(Pick(cands.papers[c], kind, reason, float(scores[pos, c])))
-        taken = set(chosen)
-        weekly = cands.start != cands.end
-        trending = [
-            Pick(cands.papers[c], TRENDING, _trending_reason(up, weekly), float(up))
-            for c, up in islice(
-                ((c, up) for c, up in first_allowed if c not in taken), n - len(picks)
-            )
-        ]
+            else:
+                kind, reason = reasons[interest]
+                picks.append(Pick(cands.papers[c], kind, reason, score))
+        trending = [cands.trending_picks[c] for c in first_allowed if c not in taken]
+        del trending[n - len(picks) :]
         return Digest(subscriber, date, cands.start, picks, trending)
 
     # -- inputs ------------------------------------------------------------------------------
@@ -321,13 +320,11 @@ class Composer:
             return {}
         return self.store.votes_by_users(users, per_user=self.options.upvotes_per_user)
 
-    def _interests(self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]) -> _Interests:
-        dim = self.candidates.matrix.shape[1]
-        empty = _Interests(
-            np.zeros((0, dim), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64), []
-        )
+    def _interests(
+        self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]
+    ) -> _Interests | None:
         if self.vectors is None or not self.candidates.matrix.any():
-            return empty
+            return None
         liked = {
             s.user_id: upvoted.get(s.user_id, [])  # type: ignore[arg-type]
             for s in batch
@@ -340,32 +337,38 @@ class Composer:
             if liked_vectors
             else {}
         )
-        rows: list[np.ndarray] = []
+        ids: dict[tuple[str, str], int] = {}  # (kind, search or paper id) -> interest
+        vectors: list[np.ndarray] = []
         reasons: list[tuple[str, str]] = []
-        starts: list[int] = []
         owners: list[int] = []
+        rows: list[list[int]] = []
         for pos, subscriber in enumerate(batch):
-            first = len(rows)
-            for search in subscriber.prefs.searches:
-                rows.append(self._query_vector(search))
-                reasons.append(("search", f"matches your search '{search}'"))
-            for paper_id in liked.get(subscriber.user_id, ()):  # type: ignore[arg-type]
-                if paper_id in liked_vectors:
-                    rows.append(liked_vectors[paper_id])
-                    reasons.append(
-                        ("upvoted", f"like '{_short(titles.get(paper_id, paper_id))}' you upvoted")
-                    )
-            if len(rows) > first:
-                starts.append(first)
+            wanted = [("search", search) for search in subscriber.prefs.searches]
+            wanted += [
+                ("upvoted", paper_id)
+                for paper_id in liked.get(subscriber.user_id, ())  # type: ignore[arg-type]
+                if paper_id in liked_vectors
+            ]
+            for key in wanted:
+                if key not in ids:
+                    ids[key] = len(reasons)
+                    kind, value = key
+                    if kind == "search":
+                        vectors.append(self._query_vector(value))
+                        reasons.append((kind, f"matches your search '{value}'"))
+                    else:
+                        vectors.append(liked_vectors[value])
+                        title = _short(titles.get(value, value))
+                        reasons.append((kind, f"like '{title}' you upvoted"))
+            if wanted:
                 owners.append(pos)
+                rows.append([ids[key] for key in wanted])
         if not rows:
-            return empty
-        return _Interests(
-            np.asarray(rows, dtype=np.float32),
-            np.asarray(starts, dtype=np.int64),
-            np.asarray(owners, dtype=np.int64),
-            reasons,
-        )
+            return None
+        table = np.full((len(rows), max(map(len, rows))), -1, dtype=np.int32)
+        for i, row in enumerate(rows):
+            table[i, : len(row)] = row
+        return _Interests(np.asarray(vectors, dtype=np.float32), reasons, np.asarray(owners), table)
 
     def _query_vector(self, text: str) -> np.ndarray:
         key = " ".join(text.casefold().split())
@@ -377,17 +380,19 @@ class Composer:
 
     def _follow_authors(
         self, batch: Sequence[Subscriber], scores: np.ndarray
-    ) -> dict[tuple[int, int], str]:
-        """Boost papers by followed authors above any similarity; returns their reasons."""
-        reasons: dict[tuple[int, int], str] = {}
+    ) -> dict[int, dict[int, str]]:
+        """Boost papers by followed authors above any similarity; returns, per subscriber, the
+        followed name of each such candidate."""
+        found: dict[int, dict[int, str]] = {}
         by_author = self.candidates.by_author
         for pos, subscriber in enumerate(batch):
             for name in subscriber.prefs.authors:
                 for c in by_author.get(normalize_name(name), ()):
-                    if (pos, c) not in reasons:
-                        reasons[(pos, c)] = name
+                    names = found.setdefault(pos, {})
+                    if c not in names:
+                        names[c] = name
                         scores[pos, c] = 2.0
-        return reasons
+        return found
 
     def _blocked(
         self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]
@@ -404,12 +409,33 @@ class Composer:
                     blocked[pos].add(index[paper_id])
         return blocked
 
+    def _exclude(
+        self, batch: Sequence[Subscriber], scores: np.ndarray, blocked: dict[int, set[int]]
+    ) -> None:
+        """No personal pick outside a subscriber's categories, nor among their blocked papers."""
+        by_categories: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for pos, subscriber in enumerate(batch):
+            if subscriber.prefs.categories:
+                by_categories[subscriber.prefs.categories].append(pos)
+        for categories, positions in by_categories.items():
+            outside = np.flatnonzero(~self.candidates.category_mask(categories))
+            scores[np.ix_(positions, outside)] = -np.inf
+        for pos, papers in blocked.items():
+            scores[pos, list(papers)] = -np.inf
 
-def _segments(interests: _Interests, sims: np.ndarray | None) -> list[tuple[int, int, int]]:
-    if sims is None:
-        return []
-    ends = [*interests.starts[1:].tolist(), sims.shape[0]]
-    return list(zip(interests.owners.tolist(), interests.starts.tolist(), ends, strict=True))
+
+def _best_of_own(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `ids` (one subscriber's interests) and each candidate: the best
+    similarity among those interests, and the first interest reaching it."""
+    best = sims[ids[:, 0]]
+    which = np.repeat(ids[:, :1], sims.shape[1], axis=1)
+    for k in range(1, ids.shape[1]):
+        rows = np.flatnonzero(ids[:, k] >= 0)
+        other = sims[ids[rows, k]]
+        better = other > best[rows]
+        best[rows] = np.where(better, other, best[rows])
+        which[rows] = np.where(better, ids[rows, k][:, None], which[rows])
+    return best, which
 
 
 def _short(title: str, limit: int = 80) -> str:

@@ -66,7 +66,7 @@ class _Parts:
 
     def __init__(self, template: jinja2.Template, escape: Callable[[str], str]) -> None:
         macros = template.module
-        self.head = lru_cache(maxsize=1024)(macros.head)
+        self.head = lru_cache(maxsize=4096)(macros.head)
         self.section = lru_cache(maxsize=16)(macros.section)
         self.foot = macros.foot
         self.escape = lru_cache(maxsize=65536)(escape)  # reasons repeat across subscribers
@@ -122,9 +122,7 @@ class Renderer:
     def message_id(self, subscriber_id: int, date: dt.date) -> str:
         """The same Message-ID every time this digest is (re)sent, so receivers can drop a copy
         delivered twice after a crash (see service.DigestService.send)."""
-        tag = hmac.new(self._key, f"{subscriber_id}:{date}".encode(), hashlib.sha256).hexdigest()[
-            :12
-        ]
+        tag = hmac.digest(self._key, f"{subscriber_id}:{date}".encode(), "sha256").hex()[:12]
         return f"<digest.{date.isoformat()}.{subscriber_id}.{tag}@{self.mail_domain}>"
 
     # -- digests -----------------------------------------------------------------------------
