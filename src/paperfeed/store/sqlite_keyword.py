@@ -117,7 +117,9 @@ def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int
     """BM25-ranked (key, score) of visible papers matching the query, best first."""
     size = conn.execute(sa.select(sa.func.max(papers.c.key))).scalar() or 0
     cap = max(COMMON_WORD_MIN_PAPERS, int(size * COMMON_WORD_SHARE))
-    common = {t for t in query.terms if _in_more_papers_than(conn, t, cap)}
+    common = (
+        set() if size <= cap else {t for t in query.terms if _in_more_papers_than(conn, t, cap)}
+    )
     if not common:
         return _ranked(conn, query, match_expression(query), limit)
     rare = [t for t in query.terms if t not in common]
