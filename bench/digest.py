@@ -8,7 +8,9 @@ the corpus, some on the day), category filters and, for 2,000 linked accounts, u
 
 Measured: loading the day's candidates, composing every digest (one matrix product per batch of
 4,096 subscribers), rendering each digest's text and HTML, and building + serialising the MIME
-message for a sample (extrapolated). Writes bench/results/digest.json.
+message for a sample (extrapolated). Wall and CPU (process) times are both recorded, with the
+1-minute load average before and after: on a shared machine the wall time depends on the load.
+Writes bench/results/digest.json.
 
     python bench/digest.py [--subscribers 100000] [--papers 500]
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import random
 import sys
 import tempfile
@@ -166,12 +169,13 @@ def main() -> None:
             "https://papers.example.org", "paperfeed <digest@papers.example.org>", "bench"
         )
 
-        t0 = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         candidates = load_candidates(store, DAY, DAY, vectors=vectors, gravity=1.8)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         composer = Composer(store, candidates, vectors, DEFAULT_OPTIONS)
         digests = composer.compose(DAY, subscribers)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         html_bytes = text_bytes = 0
         sample = []
         for i, digest in enumerate(digests):
@@ -182,7 +186,8 @@ def main() -> None:
             text_bytes += len(rendered.text)
             if i % max(1, len(digests) // MIME_SAMPLE) == 0 and len(sample) < MIME_SAMPLE:
                 sample.append(rendered)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
+        load_after = os.getloadavg()[0]
         message_bytes = 0
         for rendered in sample:
             message_bytes += len(renderer.digest_message(rendered).as_bytes())
@@ -203,6 +208,11 @@ def main() -> None:
         "compose_seconds": round(t2 - t1, 2),
         "render_seconds": round(t3 - t2, 2),
         "compose_and_render_seconds": round(t3 - t0, 2),
+        "compose_cpu_seconds": round(c2 - c1, 2),
+        "render_cpu_seconds": round(c3 - c2, 2),
+        "compose_and_render_cpu_seconds": round(c3 - c0, 2),
+        "load_average_1min": [round(load_before, 2), round(load_after, 2)],
+        "cpus": os.cpu_count(),
         "target_seconds": 120,
         "per_subscriber_ms": round((t3 - t0) / len(subscribers) * 1000, 3),
         "mime_sample": len(sample),
