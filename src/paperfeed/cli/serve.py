@@ -11,6 +11,8 @@ from paperfeed.core import PaperFeed
 
 log = logging.getLogger(__name__)
 
+REINDEX_SECONDS = 300  # how often the server embeds papers added since its last pass
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -31,7 +33,7 @@ def serve(feed: PaperFeed, host: str, port: int, no_index: bool, access_log: boo
 
     app = create_app(feed)
     if not no_index:
-        feed.search_service.index_in_background()
+        feed.search_service.index_in_background(every=REINDEX_SECONDS)
     scheduler = start_scheduler(feed)
     console.print(f"paperfeed on http://{host}:{port}/ (store: {feed.settings.data_dir})")
     try:

@@ -272,16 +272,21 @@ class SearchService:
             log.info("embedded %d papers with %s", embedded, self.model)
             return embedded
 
-    def index_in_background(self) -> threading.Thread:
-        """Run index() in a daemon thread (or return the one already running)."""
+    def index_in_background(self, every: float | None = None) -> threading.Thread:
+        """Run index() in a daemon thread (or return the one already running); with `every`,
+        again every that many seconds, so papers added later get embedded too."""
         if self._thread is not None and self._thread.is_alive():
             return self._thread
 
         def run() -> None:
-            try:
-                self.index()
-            except Exception:
-                log.exception("background indexing failed")
+            while True:
+                try:
+                    self.index()
+                except Exception:
+                    log.exception("background indexing failed")
+                if every is None:
+                    return
+                time.sleep(every)
 
         self._thread = threading.Thread(target=run, name="paperfeed-index", daemon=True)
         self._thread.start()
