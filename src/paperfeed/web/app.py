@@ -6,7 +6,6 @@ message; unexpected exceptions are logged and answered with a plain 500, never a
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -17,17 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import PaperfeedError
 from paperfeed.ingest import arxiv_api
-from paperfeed.web import pages
+from paperfeed.web import api, feeds, pages, subscribe
 from paperfeed.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, Limiters, RateLimits
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-# modules of paperfeed.web exposing `router`, when present
-OPTIONAL_ROUTERS = ("api", "feeds", "subscribe")
 JSON_PREFIXES = ("/api/", "/feeds/")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -69,19 +67,17 @@ def create_app(
             response.headers.setdefault(name, value)
         return response
 
-    for name in OPTIONAL_ROUTERS:
-        try:
-            module = importlib.import_module(f"paperfeed.web.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"paperfeed.web.{name}":
-                raise
-            log.info("paperfeed.web.%s is not installed; its routes are left out", name)
-            continue
+    for module in (api, feeds, subscribe, pages):  # the API's /papers/{id}.md before the pages
         app.include_router(module.router)
-    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_error_handlers(app)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for the deployment the ``PAPERFEED_*`` environment describes, for process
+    managers: ``uvicorn --factory paperfeed.web.app:create_app_from_env --workers 4``."""
+    return create_app(PaperFeed(load_settings()))
 
 
 def _wants_json(request: Request) -> bool:
