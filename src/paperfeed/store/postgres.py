@@ -23,7 +23,7 @@ from paperfeed.errors import Conflict
 from paperfeed.models import Submission
 from paperfeed.store import postgres_keyword
 from paperfeed.store.migrations import Migration, sql_steps
-from paperfeed.store.schema import CORE_TABLES, metadata, papers
+from paperfeed.store.schema import CORE_TABLES, metadata
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
 
@@ -224,28 +224,8 @@ class PostgresStore(SqlStore):
         with self.engine.connect() as conn:
             return postgres_keyword.keyword_search(conn, query, limit, self._frequencies)
 
-    def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
-        conditions = postgres_keyword.filter_conditions(query, text_constraints=True)
-        kept: set[int] = set()
-        with self.engine.connect() as conn:
-            for start in range(0, len(keys), 900):
-                chunk = list(keys[start : start + 900])
-                stmt = sa.select(papers.c.key).where(papers.c.key.in_(chunk), *conditions)
-                kept.update(conn.execute(stmt).scalars())
-        return kept
-
-    def list_keys(self, query: Query, limit: int, offset: int = 0) -> tuple[list[int], int]:
-        conditions = postgres_keyword.filter_conditions(query, text_constraints=True)
-        order = (
-            [papers.c.upvotes.desc(), papers.c.published.desc().nulls_last()]
-            if query.sort == "upvotes"
-            else [papers.c.published.desc().nulls_last()]
-        )
-        stmt = sa.select(papers.c.key).where(*conditions).order_by(*order, papers.c.key.desc())
-        count = sa.select(sa.func.count()).select_from(papers).where(*conditions)
-        with self.engine.connect() as conn:
-            keys = list(conn.execute(stmt.limit(limit).offset(offset)).scalars())
-            return keys, conn.execute(count).scalar_one()
+    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
+        return postgres_keyword.filter_conditions(query, text_constraints=True)
 
     # -- embeddings and nearest neighbours ---------------------------------------------------
 

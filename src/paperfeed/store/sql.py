@@ -407,14 +407,36 @@ class SqlStore(SubscriptionStoreMixin):
         """Keys of visible papers matching the query's words, best first, with their scores."""
         raise NotImplementedError
 
+    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions on `papers` for the query's filters, required phrases and exclusions
+        (hidden papers never pass); backends implement them with their full-text search."""
+        raise NotImplementedError
+
     def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
         """The `keys` passing the query's filters, required phrases and exclusions (not hidden)."""
-        raise NotImplementedError
+        conditions = self.text_filter_conditions(query)
+        kept: set[int] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 900):
+                chunk = list(keys[start : start + 900])
+                stmt = sa.select(papers.c.key).where(papers.c.key.in_(chunk), *conditions)
+                kept.update(conn.execute(stmt).scalars())
+        return kept
 
     def list_keys(self, query: Query, limit: int, offset: int = 0) -> tuple[list[int], int]:
         """Papers passing the query's filters (no words), newest or most upvoted first, and
         how many pass in all."""
-        raise NotImplementedError
+        conditions = self.text_filter_conditions(query)
+        order = (
+            [papers.c.upvotes.desc(), papers.c.published.desc().nulls_last()]
+            if query.sort == "upvotes"
+            else [papers.c.published.desc().nulls_last()]
+        )
+        stmt = sa.select(papers.c.key).where(*conditions).order_by(*order, papers.c.key.desc())
+        count = sa.select(sa.func.count()).select_from(papers).where(*conditions)
+        with self.engine.connect() as conn:
+            keys = list(conn.execute(stmt.limit(limit).offset(offset)).scalars())
+            return keys, conn.execute(count).scalar_one()
 
     def sort_keys(self, keys: Sequence[int], sort: str) -> list[int]:
         """`keys` ordered by "date" (newest first) or "upvotes" (most first); ties keep order."""
