@@ -23,7 +23,7 @@ from paperfeed.errors import Conflict
 from paperfeed.models import Submission
 from paperfeed.store import postgres_keyword
 from paperfeed.store.migrations import Migration, sql_steps
-from paperfeed.store.schema import CORE_TABLES, metadata
+from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
 
@@ -102,6 +102,7 @@ POSTGRES_MIGRATIONS = [
     Migration(2, "tsvector keyword index", _KEYWORD_INDEX),
     Migration(3, "e-mail digest tables", create_digest_tables),
     Migration(4, "pgvector embeddings", _VECTORS),
+    Migration(5, "title and submission-time indexes", create_lookup_indexes),
 ]
 
 _FLOAT = sa.Float()  # one instance: SQLAlchemy computes its cache key once

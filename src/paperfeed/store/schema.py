@@ -36,7 +36,7 @@ papers = sa.Table(
     sa.Index("ix_papers_primary_category", "primary_category"),
 )
 # exact-title lookups ("go straight to the paper") without a scan
-sa.Index("ix_papers_title_lower", sa.func.lower(papers.c.title))
+title_lookup = sa.Index("ix_papers_title_lower", sa.func.lower(papers.c.title))
 
 users = sa.Table(
     "users",
@@ -61,8 +61,17 @@ submissions = sa.Table(
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_submissions_day", "day"),
-    sa.Index("ix_submissions_submitted_at", "submitted_at"),
 )
+
+# newest submissions first (all-days listings, trending)
+submission_times = sa.Index("ix_submissions_submitted_at", submissions.c.submitted_at)
+
+
+def create_lookup_indexes(conn: sa.Connection) -> None:
+    """Indexes added after the first schema: created where missing."""
+    for index in (title_lookup, submission_times):
+        conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
 
 votes = sa.Table(
     "votes",

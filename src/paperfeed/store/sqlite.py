@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from paperfeed.store import sqlite_keyword
 from paperfeed.store.migrations import Migration, sql_steps
-from paperfeed.store.schema import CORE_TABLES, metadata
+from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
 
@@ -52,6 +52,7 @@ SQLITE_MIGRATIONS = [
     Migration(1, "core tables", _create_core_tables),
     Migration(2, "FTS5 keyword index", _FTS),
     Migration(3, "e-mail digest tables", create_digest_tables),
+    Migration(4, "title and submission-time indexes", create_lookup_indexes),
 ]
 
 
