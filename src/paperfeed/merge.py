@@ -28,7 +28,7 @@ def _is_empty(value: object) -> bool:
 def incoming_wins(stored: Paper, incoming: Paper) -> bool:
     """A record with a known newer (or equal) arXiv version replaces fields of the stored one.
 
-    A record that does not know its version (HF, JSONL, BibTeX) only fills gaps of a record that does.
+    A record without a version (HF, JSONL, BibTeX) only fills gaps of a record that has one.
     """
     if incoming.version is None:
         return stored.version is None
@@ -48,10 +48,9 @@ def merge_papers(stored: Paper, incoming: Paper) -> Paper:
         if _is_empty(new):
             continue
         old = getattr(stored, name)
-        if wins or _is_empty(old):
-            if new != old:
-                setattr(merged, name, new)
-                _attribute(merged, name, incoming.source)
+        if (wins or _is_empty(old)) and new != old:
+            setattr(merged, name, new)
+            _attribute(merged, name, incoming.source)
     if incoming.published and (stored.published is None or incoming.published < stored.published):
         merged.published = incoming.published
         _attribute(merged, "published", incoming.source)

@@ -1,4 +1,4 @@
-"""A snapshot import killed with SIGKILL half-way leaves a consistent store that a re-run completes."""
+"""A snapshot import killed with SIGKILL half-way leaves a consistent store a re-run completes."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from paperfeed.models import Paper, SkippedRecord, Submission
 
 @dataclass(slots=True, frozen=True)
 class Record:
-    """A parsed paper, with its daily-feed submission when the source has one (e.g. Hugging Face)."""
+    """A parsed paper, with its daily-feed submission when the source has one (Hugging Face)."""
 
     paper: Paper
     submission: Submission | None = None
@@ -31,7 +31,7 @@ class Checkpoint:
 
 
 Parsed = Record | SkippedRecord | Checkpoint
-"""A source is any ``Iterator[Parsed]``: records, reported malformed ones and checkpoints, in order."""
+"""A source is any ``Iterator[Parsed]``: records, malformed ones and checkpoints, in order."""
 
 Source = Iterator[Parsed]
 

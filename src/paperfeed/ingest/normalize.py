@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from dateutil import parser as date_parser
 
 _WS = re.compile(r"\s+")
-# New-style ids (0704.0001, 2401.01234) and old-style (hep-th/9901001, math.GT/0309136), optional version.
+# New-style ids (0704.0001, 2401.01234), old-style (hep-th/9901001, math.GT/0309136), + version.
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?$",
     re.IGNORECASE,
@@ -68,7 +68,7 @@ def is_arxiv_id(raw: str) -> bool:
 
 
 def local_id(title: str, authors: list[str] | None = None) -> str:
-    """A stable id for a paper without an arXiv id: a hash of its normalised title (+ first author)."""
+    """A stable id for a paper without an arXiv id: a hash of its title (+ first author)."""
     key = clean_text(title).casefold()
     key = "".join(ch for ch in unicodedata.normalize("NFKD", key) if ch.isalnum())
     if authors:
