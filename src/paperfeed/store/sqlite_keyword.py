@@ -110,7 +110,7 @@ def _day(day: dt.date) -> sa.BindParameter:
 # Such words are left out of the ranking MATCH when the query has rarer ones; if all its words are
 # common, papers must have all of them. Counting stops at the cap, so the check stays cheap.
 COMMON_WORD_SHARE = 0.05
-COMMON_WORD_MIN_PAPERS = 20_000  # below 400k papers no word counts as common
+COMMON_WORD_MIN_PAPERS = 5_000  # below 100k papers, only words in over 5,000 of them
 
 
 def keyword_search(conn: Connection, query: Query, limit: int) -> list[tuple[int, float]]:
