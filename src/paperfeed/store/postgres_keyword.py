@@ -10,7 +10,6 @@ are spelled as tsquery text, from word characters alone.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import threading
 import time
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.engine import Connection
 
 from paperfeed.search.query import Query
+from paperfeed.store.filters import metadata_conditions
 from paperfeed.store.schema import papers
 
 CONFIG = "paperfeed"
@@ -135,22 +135,7 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
     With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
     did not come from the keyword match, e.g. nearest neighbours or plain listings).
     """
-    conditions: list[sa.ColumnElement] = [papers.c.hidden == sa.false()]
-    if query.empty_range:
-        conditions.append(sa.false())
-    if query.date_from:
-        conditions.append(papers.c.published >= _midnight(query.date_from))
-    if query.date_to:
-        conditions.append(papers.c.published < _midnight(query.date_to + dt.timedelta(days=1)))
-    if query.categories:
-        padded = " " + papers.c.categories + " "
-        options = []
-        for category in query.categories:
-            if "." in category:
-                options.append(padded.ilike(f"% {category} %"))
-            else:  # an archive: cs matches cs.CL, cs.LG...; hep-th matches itself
-                options += [padded.ilike(f"% {category}.%"), padded.ilike(f"% {category} %")]
-        conditions.append(sa.or_(*options))
+    conditions = metadata_conditions(query)
     conditions += [c for c in map(_author_condition, query.authors) if c is not None]
     if text_constraints:
         required = _combine([_phrase(p) for p in query.required], "tsquery_and")
@@ -160,10 +145,6 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
         if excluded is not None:
             conditions.append(sa.not_(_matches(excluded)))
     return conditions
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day)
 
 
 class DocumentFrequencies:

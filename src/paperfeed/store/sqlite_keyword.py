@@ -7,7 +7,6 @@ into phrases ("self-supervised" matches "self supervised"), folds case and accen
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paperfeed.search.query import Query
+from paperfeed.store.filters import metadata_conditions
 from paperfeed.store.schema import papers
 
 # bm25 weights of the FTS columns (title, abstract, authors). On CACM (nDCG@10, 52 queries) the
@@ -70,22 +70,7 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
     With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
     did not come from the keyword MATCH, e.g. nearest neighbours or plain listings).
     """
-    conditions: list[sa.ColumnElement] = [papers.c.hidden == sa.false()]
-    if query.empty_range:
-        conditions.append(sa.false())
-    if query.date_from:
-        conditions.append(papers.c.published >= _day(query.date_from))
-    if query.date_to:
-        conditions.append(papers.c.published < _day(query.date_to + dt.timedelta(days=1)))
-    if query.categories:
-        padded = " " + papers.c.categories + " "
-        options = []
-        for category in query.categories:
-            if "." in category:
-                options.append(padded.like(f"% {category} %"))
-            else:  # an archive: cs matches cs.CL, cs.LG...; hep-th matches itself
-                options += [padded.like(f"% {category}.%"), padded.like(f"% {category} %")]
-        conditions.append(sa.or_(*options))
+    conditions = metadata_conditions(query)
     authors = [e for e in map(author_expression, query.authors) if e]
     if authors:
         conditions.append(papers.c.key.in_(_fts_keys(" AND ".join(authors))))
@@ -97,12 +82,6 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
         if excluded:
             conditions.append(papers.c.key.not_in(_fts_keys(excluded)))
     return conditions
-
-
-def _day(day: dt.date) -> sa.BindParameter:
-    # Compared as text: stored datetimes start "YYYY-MM-DD", whichever way they were written
-    # (with or without fractional seconds), so "YYYY-MM-DD" bounds are exact and use the index.
-    return sa.bindparam(None, day.isoformat(), type_=sa.String)
 
 
 # A word in a large share of the papers adds little to BM25 next to rarer words (low IDF) but
