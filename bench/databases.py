@@ -18,13 +18,27 @@ from paperfeed.store.postgres import driver_url
 
 
 @contextmanager
-def fresh_database(server_url: str | None, name: str) -> Iterator[str | None]:
-    """The URL of a new empty database `name` on the server (None: use SQLite)."""
+def fresh_database(server_url: str | None, name: str, keep: bool = False) -> Iterator[str | None]:
+    """The URL of a new empty database `name` on the server (None: use SQLite).
+
+    With `keep`, the database is named `name` exactly, reused if it exists and not dropped.
+    """
     if not server_url:
         yield None
         return
-    name = f"{name}_{os.getpid()}"
     admin = sa.create_engine(driver_url(server_url), isolation_level="AUTOCOMMIT")
+    if keep:
+        url = sa.make_url(driver_url(server_url)).set(database=name)
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).scalar()
+            if not exists:
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        admin.dispose()
+        yield url.render_as_string(hide_password=False)
+        return
+    name = f"{name}_{os.getpid()}"
     url = sa.make_url(driver_url(server_url)).set(database=name)
     try:
         with admin.connect() as conn:

@@ -56,7 +56,7 @@ from paperfeed.search import hybrid
 from paperfeed.search.embed import load_embedder
 from paperfeed.search.query import STOPWORDS, Query
 from paperfeed.search.service import SearchService
-from paperfeed.store import sqlite_keyword
+from paperfeed.store import tantivy_keyword
 
 log = logging.getLogger("bench.relevance")
 
@@ -273,9 +273,7 @@ def run_known(embedder_name: str, modes: Sequence[str] = MODES) -> dict:
 
 RRF_KS = (5, 10, 20, 30, 60, 100)
 KEYWORD_WEIGHTS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-BM25_GRID = tuple(
-    (title, 1.0, authors) for title, authors in itertools.product((1.0, 2.0, 4.0, 8.0), (1.0, 2.0))
-)
+BM25_GRID = (1, 2, 3)  # times the title is repeated in the text BM25 scores
 
 
 @dataclass
@@ -327,12 +325,13 @@ def sweep_fusion(sets: Sequence[TuneSet]) -> list[dict]:
 
 def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> list[dict]:
     rows = []
-    default = sqlite_keyword.BM25_WEIGHTS
+    default = tantivy_keyword.TITLE_REPEAT
     try:
         for weights in BM25_GRID:
-            sqlite_keyword.BM25_WEIGHTS = weights
-            row: dict = {"bm25_weights": list(weights)}
+            tantivy_keyword.TITLE_REPEAT = weights
+            row: dict = {"title_repeat": weights}
             for service, ts, depth in service_sets:
+                service.store.ranking.sync(rebuild=True)
                 ranked = [
                     keys_of(service, ranking(service, q, "keyword", depth)) for q in ts.queries
                 ]
@@ -341,7 +340,9 @@ def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> li
             row["objective_test"] = mean(row[ts.name]["test"] for _, ts, _ in service_sets)
             rows.append(row)
     finally:
-        sqlite_keyword.BM25_WEIGHTS = default
+        tantivy_keyword.TITLE_REPEAT = default
+        for service, _, _ in service_sets:
+            service.store.ranking.sync(rebuild=True)
     return sorted(rows, key=lambda r: -r["objective_tune"])
 
 
@@ -389,7 +390,7 @@ def run_tune(embedder_name: str, parts: set[str]) -> dict:
     current = {
         "rrf_k": hybrid.RRF_K,
         "keyword_weight": hybrid.KEYWORD_WEIGHT / hybrid.DENSE_WEIGHT,
-        "bm25_weights": list(sqlite_keyword.BM25_WEIGHTS),
+        "title_repeat": tantivy_keyword.TITLE_REPEAT,
     }
     with ExitStack() as stack:
         built = []
@@ -433,10 +434,10 @@ def print_tune(tuned: dict) -> None:
             row["objective_test"],
             {k: v for k, v in row.items() if isinstance(v, dict)},
         )
-    print("bm25 column weights (title, abstract, authors): tune, test")
+    print("BM25 title repeats: tune, test")
     for row in tuned["bm25"]:
         print(
-            f"  {row['bm25_weights']}",
+            f"  {row['title_repeat']}",
             row["objective_tune"],
             row["objective_test"],
             {k: v for k, v in row.items() if isinstance(v, dict)},
@@ -465,7 +466,7 @@ def main() -> None:
             "rrf_k": hybrid.RRF_K,
             "keyword_weight": hybrid.KEYWORD_WEIGHT / hybrid.DENSE_WEIGHT,
         },
-        "bm25_weights": list(sqlite_keyword.BM25_WEIGHTS),
+        "title_repeat": tantivy_keyword.TITLE_REPEAT,
     }
     if "cacm" in parts:
         result["cacm"] = run_cacm(args.embedder)
@@ -477,7 +478,7 @@ def main() -> None:
         result["known_items"] = run_known(args.embedder, modes)
     for part in ("cacm", "csfcube", "known_items"):
         if part in result:  # the settings each part was measured with
-            result[part]["settings"] = {"fusion": result["fusion"], "bm25": result["bm25_weights"]}
+            result[part]["settings"] = {"fusion": result["fusion"], "title_repeat": result["title_repeat"]}
     if OUT.exists():  # keep the parts not re-run (read last: other runs may have written)
         previous = json.loads(OUT.read_text())
         kept = {k: v for k, v in previous.items() if k in ("cacm", "csfcube", "known_items")}

@@ -1,4 +1,4 @@
-"""Keyword search (FTS5 + BM25) and filters on the real seed papers plus a few dated ones."""
+"""Keyword search (BM25: tantivy on SQLite, tsvector on PostgreSQL) and filters on the real seed papers plus a few dated ones."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper
 from paperfeed.search.query import parse_query
-from paperfeed.store.sqlite_keyword import author_expression, fts_string, match_expression
+from paperfeed.store.sqlite_keyword import author_expression, fts_string
 from tests.conftest import DATA
 
 UTC = dt.UTC
@@ -66,8 +66,6 @@ def titles(feed: PaperFeed, text: str, **filters: object) -> list[str]:
 
 def test_fts_strings_neutralise_syntax() -> None:
     assert fts_string('a "b" OR c*') == '"a ""b"" OR c*"'
-    query = parse_query('graph "neural net" -survey')
-    assert match_expression(query) == '(("graph") AND "neural net") NOT ("survey")'
     assert author_expression("G. Hinton") == 'authors : NEAR("G"* "Hinton", 2)'
 
 
@@ -163,35 +161,3 @@ def test_feed_search_finds_seed_paper_by_words(feed: PaperFeed) -> None:
     results = feed.search("periodic function binary")
     assert results.hits[0].paper.title.startswith("BiPer")
     assert results.hits[0].keyword_rank == 1
-
-
-@pytest.fixture
-def sqlite_only(module_database_url: str | None) -> None:
-    if module_database_url:
-        pytest.skip("common-word pruning is how the SQLite (FTS5) backend stays fast")
-
-
-@pytest.mark.usefixtures("sqlite_only")
-def test_common_words_are_left_out_of_large_collections(
-    feed: PaperFeed, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    query = "learning neural networks with binary weights"
-    everything = titles(feed, query)
-    monkeypatch.setattr("paperfeed.store.sqlite_keyword.COMMON_WORD_MIN_PAPERS", 100)
-    pruned = titles(feed, query)  # learning, neural, networks are each in > 100 seed papers
-    assert len(pruned) < len(everything)
-    assert any(t.startswith("BiPer") for t in pruned[:5])
-
-
-@pytest.mark.usefixtures("sqlite_only")
-def test_when_every_word_is_common_papers_need_all_of_them(
-    feed: PaperFeed, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("paperfeed.store.sqlite_keyword.COMMON_WORD_MIN_PAPERS", 1)
-    query = parse_query("contrastive objectives labels")
-    keys = [key for key, _ in feed.store.keyword_search(query, 500)]
-    found = feed.store.papers_by_keys(keys)
-    assert "Self-supervised learning of visual features" in [p.title for p in found]
-    for paper in found:
-        text = (paper.title + " " + paper.abstract).lower()
-        assert all(stem in text for stem in ("contrast", "object", "label"))

@@ -110,13 +110,18 @@ def similar(feed: PaperFeed, paper_id: str, limit: int, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--rebuild", is_flag=True, help="Rebuild the vector index from stored embeddings.")
+@click.option(
+    "--rebuild", is_flag=True, help="Rebuild the vector and keyword indexes from the database."
+)
 @pass_feed
 def index(feed: PaperFeed, rebuild: bool) -> None:
     """Embed new and changed papers for semantic search (resumable; a no-op when up to date)."""
     service = feed.search_service
     if rebuild:
         click.echo(f"rebuilt the vector index: {service.rebuild_index()} vectors")
+        with progress_bar("keyword index", total=feed.store.count_papers()) as advance:
+            keyword = feed.store.catch_up_keyword_index(on_progress=advance, rebuild=True)
+        click.echo(f"rebuilt the keyword index: {keyword} papers")
     pending = service.pending()
     if not pending:
         service.sync()

@@ -398,9 +398,14 @@ class SqlStore(SubscriptionStoreMixin):
         return 0
 
     def catch_up_keyword_index(
-        self, *, batch_size: int = 5000, on_progress: Callable[[int], None] | None = None
+        self,
+        *,
+        batch_size: int = 5000,
+        on_progress: Callable[[int], None] | None = None,
+        rebuild: bool = False,
     ) -> int:
-        """Bring the keyword index up to date with the papers table; returns papers added."""
+        """Bring the keyword index up to date with the papers table (`rebuild`: index every paper
+        again where the index is a separate file); returns papers added."""
         return 0
 
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
@@ -414,7 +419,11 @@ class SqlStore(SubscriptionStoreMixin):
 
     def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
         """The `keys` passing the query's filters, required phrases and exclusions (not hidden)."""
-        conditions = self.text_filter_conditions(query)
+        return self._keys_where(keys, self.text_filter_conditions(query))
+
+    def _keys_where(
+        self, keys: Sequence[int], conditions: list[sa.ColumnElement[bool]]
+    ) -> set[int]:
         kept: set[int] = set()
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 900):

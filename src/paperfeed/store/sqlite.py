@@ -1,4 +1,5 @@
-"""The embedded default: one SQLite file in WAL mode, BM25 keyword search with FTS5."""
+"""The embedded default: one SQLite file in WAL mode; BM25 ranking by tantivy beside it, FTS5 for
+text filters (author names, phrases and exclusions on candidates from elsewhere)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
+from paperfeed.store.tantivy_keyword import MAX_FETCH, TantivyKeywordIndex
 
 if TYPE_CHECKING:
     from paperfeed.search.query import Query
@@ -48,11 +50,29 @@ _FTS = sql_steps(
     END""",
 )
 
+# Changes to papers the tantivy ranking index must re-read (see tantivy_keyword.py); new papers
+# it finds by key, so only updates and deletions are logged.
+_KEYWORD_CHANGES = sql_steps(
+    """CREATE TABLE keyword_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL)""",
+    """CREATE TRIGGER keyword_changes_update AFTER UPDATE OF
+        title, abstract, authors, categories, published ON papers
+    WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+        OR old.authors IS NOT new.authors OR old.categories IS NOT new.categories
+        OR old.published IS NOT new.published BEGIN
+        INSERT INTO keyword_changes (key) VALUES (new.key);
+    END""",
+    """CREATE TRIGGER keyword_changes_delete AFTER DELETE ON papers BEGIN
+        INSERT INTO keyword_changes (key) VALUES (old.key);
+    END""",
+)
+
 SQLITE_MIGRATIONS = [
     Migration(1, "core tables", _create_core_tables),
     Migration(2, "FTS5 keyword index", _FTS),
     Migration(3, "e-mail digest tables", create_digest_tables),
     Migration(4, "title and submission-time indexes", create_lookup_indexes),
+    Migration(5, "change log of the tantivy ranking index", _KEYWORD_CHANGES),
 ]
 
 
@@ -69,6 +89,8 @@ class SqliteStore(SqlStore):
         sa.event.listen(engine, "begin", _begin_immediate)
         store = cls(engine)
         store.migrate()
+        in_file = path and path != ":memory:" and not path.startswith("file:")
+        store.ranking = TantivyKeywordIndex(engine, Path(path + ".keywords") if in_file else None)
         return store
 
     def _bulk_insert(
@@ -97,16 +119,28 @@ class SqliteStore(SqlStore):
 
     # -- search ------------------------------------------------------------------------------
 
+    ranking: TantivyKeywordIndex
+
     def pending_keyword_rows(self) -> int:
         with self.engine.connect() as conn:
-            return conn.exec_driver_sql(
+            in_fts = conn.exec_driver_sql(
                 "SELECT count(*) FROM papers WHERE key > (SELECT indexed_through FROM fts_progress)"
             ).scalar_one()
+        return in_fts + self.ranking.pending()
 
     def catch_up_keyword_index(
-        self, *, batch_size: int = 5000, on_progress: Callable[[int], None] | None = None
+        self,
+        *,
+        batch_size: int = 5000,
+        on_progress: Callable[[int], None] | None = None,
+        rebuild: bool = False,
     ) -> int:
-        """Add papers not yet in the FTS index, a batch per transaction; returns how many."""
+        """Add papers not yet in the FTS index (a batch per transaction), then bring the ranking
+        index up to date (`rebuild`: from scratch); returns papers indexed (both counted)."""
+        done = self._catch_up_fts(batch_size, on_progress)
+        return done + self.ranking.sync(on_progress, rebuild=rebuild)
+
+    def _catch_up_fts(self, batch_size: int, on_progress: Callable[[int], None] | None) -> int:
         done = 0
         while True:
             with self.transaction() as conn:
@@ -131,8 +165,17 @@ class SqliteStore(SqlStore):
                 on_progress(added)
 
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
-        with self.engine.connect() as conn:
-            return sqlite_keyword.keyword_search(conn, query, limit)
+        """Ranked by tantivy, then checked here for what only the store knows exactly:
+        visibility and author names (fetching deeper while those drop candidates)."""
+        fetch = limit + 20
+        while True:
+            ranked = self.ranking.search(query, fetch)
+            conditions = sqlite_keyword.filter_conditions(query)
+            kept = self._keys_where([key for key, _ in ranked], conditions)
+            hits = [(key, score) for key, score in ranked if key in kept]
+            if len(hits) >= limit or len(ranked) < fetch or fetch >= MAX_FETCH:
+                return hits[:limit]
+            fetch *= 4
 
     def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
         return sqlite_keyword.filter_conditions(query, text_constraints=True)

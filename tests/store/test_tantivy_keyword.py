@@ -1,0 +1,107 @@
+"""The SQLite store's tantivy ranking index stays in step with the papers table, whatever happens."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import tantivy
+
+from paperfeed.models import Paper
+from paperfeed.search.query import parse_query
+from paperfeed.store.sqlite import SqliteStore
+from paperfeed.store.tantivy_keyword import MARKER, TantivyKeywordIndex
+
+
+def paper(n: int, title: str, abstract: str = "An abstract.") -> Paper:
+    return Paper(id=f"2401.{n:05d}", title=title, abstract=abstract, authors=["A. Author"])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    store = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")
+    store.upsert_papers(
+        [
+            paper(1, "Gradient descent in theory and practice"),
+            paper(2, "A theory of mind for language models"),
+            paper(3, "Graph neural networks", "Message passing over graphs of molecules."),
+        ]
+    )
+    store.catch_up_keyword_index()
+    return store
+
+
+def ids(store: SqliteStore, text: str) -> list[str]:
+    keys = [key for key, _ in store.keyword_search(parse_query(text), 50)]
+    return [p.id for p in store.papers_by_keys(keys)]
+
+
+def documents(store: SqliteStore) -> int:
+    store.ranking.index.reload()
+    return store.ranking.index.searcher().num_docs
+
+
+def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> None:
+    assert ids(store, "gradient") == ["2401.00001"]
+    store.upsert_papers([paper(1, "Stochastic optimisation with momentum").replace(version=2)])
+    store.catch_up_keyword_index()
+    assert ids(store, "gradient") == []
+    assert ids(store, "momentum") == ["2401.00001"]
+    assert documents(store) == 3
+
+
+def test_new_papers_are_found_without_an_explicit_catch_up(store: SqliteStore) -> None:
+    store.upsert_papers([paper(4, "Diffusion models for proteins")])
+    assert ids(store, "diffusion proteins") == ["2401.00004"]
+
+
+def test_stop_words_count_in_phrases_not_as_optional_words(store: SqliteStore) -> None:
+    assert ids(store, '"theory of mind"') == ["2401.00002"]
+    assert ids(store, '"theory in mind"') == []
+    assert set(ids(store, "of")) == {"2401.00002", "2401.00003"}  # only stop words: all count
+    assert set(ids(store, "the theory")) == {"2401.00001", "2401.00002"}
+
+
+def test_a_lost_index_directory_is_rebuilt(store: SqliteStore, tmp_path: Path) -> None:
+    shutil.rmtree(tmp_path / "paperfeed.db.keywords")
+    reopened = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")
+    assert ids(reopened, "graph molecules") == ["2401.00003"]
+    assert documents(reopened) == 3
+
+
+def test_a_commit_whose_marker_was_lost_is_not_indexed_twice(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    marker_path = tmp_path / "paperfeed.db.keywords" / MARKER
+    marker = json.loads(marker_path.read_text())
+    marker_path.write_text(json.dumps({**marker, "through": 1}))  # as if killed before it
+    store.ranking._checked_at = 0.0
+    assert ids(store, "graph") == ["2401.00003"]
+    assert documents(store) == 3
+
+
+def test_an_index_of_another_format_is_replaced(tmp_path: Path, store: SqliteStore) -> None:
+    marker_path = tmp_path / "paperfeed.db.keywords" / MARKER
+    marker_path.write_text(json.dumps({"format": -1, "through": 3, "changes_through": 0}))
+    reopened = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")
+    assert documents(reopened) == 0  # a new, empty index...
+    assert ids(reopened, "graph") == ["2401.00003"]  # ...filled at the first search
+
+
+def test_a_busy_writer_elsewhere_leaves_search_working(store: SqliteStore, tmp_path: Path) -> None:
+    other = TantivyKeywordIndex(store.engine, tmp_path / "paperfeed.db.keywords")
+    writer = other.index.writer(heap_size=15_000_000, num_threads=1)
+    try:
+        store.upsert_papers([paper(5, "Sparse attention kernels")])
+        assert store.ranking.sync() == 0  # the other writer holds the lock
+        assert ids(store, "graph") == ["2401.00003"]
+    finally:
+        del writer
+    assert store.ranking.sync() == 1
+    assert ids(store, "sparse attention") == ["2401.00005"]
+
+
+def test_the_index_is_a_tantivy_index_beside_the_database(tmp_path: Path, store: SqliteStore) -> None:
+    assert tantivy.Index.exists(str(tmp_path / "paperfeed.db.keywords"))
