@@ -478,7 +478,8 @@ def main() -> None:
         result["known_items"] = run_known(args.embedder, modes)
     for part in ("cacm", "csfcube", "known_items"):
         if part in result:  # the settings each part was measured with
-            result[part]["settings"] = {"fusion": result["fusion"], "title_repeat": result["title_repeat"]}
+            settings = {"fusion": result["fusion"], "title_repeat": result["title_repeat"]}
+            result[part]["settings"] = settings
     if OUT.exists():  # keep the parts not re-run (read last: other runs may have written)
         previous = json.loads(OUT.read_text())
         kept = {k: v for k, v in previous.items() if k in ("cacm", "csfcube", "known_items")}

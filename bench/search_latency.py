@@ -298,8 +298,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.one:
         write_json(
-            args.out,
-            measure(args.one, args.queries, args.embedder, args.database_url, args.keep)
+            args.out, measure(args.one, args.queries, args.embedder, args.database_url, args.keep)
         )
         return
     out = OUT.with_suffix(".postgres.json") if args.database_url else OUT

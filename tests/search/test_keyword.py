@@ -1,4 +1,5 @@
-"""Keyword search (BM25: tantivy on SQLite, tsvector on PostgreSQL) and filters on the real seed papers plus a few dated ones."""
+"""Keyword search (BM25: tantivy on SQLite, tsvector on PostgreSQL) and filters, on the real seed
+papers plus a few dated ones."""
 
 from __future__ import annotations
 

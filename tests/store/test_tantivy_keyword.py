@@ -1,4 +1,4 @@
-"""The SQLite store's tantivy ranking index stays in step with the papers table, whatever happens."""
+"""The SQLite store's tantivy ranking index stays in step with the papers table."""
 
 from __future__ import annotations
 
@@ -103,5 +103,7 @@ def test_a_busy_writer_elsewhere_leaves_search_working(store: SqliteStore, tmp_p
     assert ids(store, "sparse attention") == ["2401.00005"]
 
 
-def test_the_index_is_a_tantivy_index_beside_the_database(tmp_path: Path, store: SqliteStore) -> None:
+def test_the_index_is_a_tantivy_index_beside_the_database(
+    tmp_path: Path, store: SqliteStore
+) -> None:
     assert tantivy.Index.exists(str(tmp_path / "paperfeed.db.keywords"))
