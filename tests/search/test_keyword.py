@@ -162,3 +162,18 @@ def test_feed_search_finds_seed_paper_by_words(feed: PaperFeed) -> None:
     results = feed.search("periodic function binary")
     assert results.hits[0].paper.title.startswith("BiPer")
     assert results.hits[0].keyword_rank == 1
+
+
+def test_postgres_selects_candidates_by_the_rarer_words_of_a_broad_query(
+    feed: PaperFeed, module_database_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not module_database_url:
+        pytest.skip("the tsvector ranking's cap; tantivy keeps only the top results by itself")
+    query = parse_query("learning binary")
+    everything = feed.store.keyword_search(query, 500)
+    monkeypatch.setattr("paperfeed.store.postgres_keyword.MATCHED_ROWS_CAP", 20)
+    selected = feed.store.keyword_search(query, 500)
+    assert 0 < len(selected) < len(everything)
+    for paper in feed.store.papers_by_keys([key for key, _ in selected]):
+        assert "binar" in f"{paper.title} {paper.abstract}".lower()
+    assert selected[0][0] == everything[0][0]  # papers with both words still rank first

@@ -31,6 +31,10 @@ RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
 RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
 FREQUENCY_TTL = 60.0  # seconds a document frequency is reused
 SCORED_ONE_BY_ONE = 8  # the rarest parts ranked separately; the rest share one ts_rank call
+# ts_rank reads each candidate's tsvector, so the cost grows with the rows matched. When a query's
+# optional words together match more than this many papers, only the rarest ones (the most
+# informative) select candidates; the common ones still add to their scores.
+MATCHED_ROWS_CAP = 10_000
 _MAX_NAME_TOKENS = 6
 _ASCII_PUNCTUATION = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
 
@@ -87,10 +91,14 @@ def _matches(tsquery: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     return search_vector.op("@@", return_type=_BOOLEAN)(tsquery)
 
 
-def match_query(query: Query) -> sa.ColumnElement[Any] | None:
-    """The ranking tsquery: any of the words, all required phrases, none of the excluded."""
-    optional = [_phrase(t) for t in query.terms]
-    optional += [p for p in map(_prefix, query.prefixes) if p is not None]
+def match_query(
+    query: Query, optional: Sequence[sa.ColumnElement[Any]] | None = None
+) -> sa.ColumnElement[Any] | None:
+    """The ranking tsquery: any of the words (or of `optional`, a selection of their tsqueries),
+    all required phrases, none of the excluded."""
+    if optional is None:
+        optional = [_phrase(t) for t in query.terms]
+        optional += [p for p in map(_prefix, query.prefixes) if p is not None]
     parts = [q for q in [_combine(optional, "tsquery_or")] if q is not None]
     parts += [_phrase(p) for p in query.required]
     expression = _combine(parts, "tsquery_and")
@@ -174,12 +182,28 @@ class DocumentFrequencies:
 def _ranked_parts(query: Query) -> list[tuple[tuple[str, str], sa.ColumnElement[Any]]]:
     """(cache key, tsquery) of each part that adds to the score: words, prefixes, phrases."""
     parts = [(("word", fold(t)), _phrase(t)) for t in query.terms]
-    parts += [(("phrase", fold(p)), _phrase(p)) for p in query.required]
     for prefix in query.prefixes:
         tsquery = _prefix(prefix)
         if tsquery is not None:
             parts.append((("prefix", fold(prefix)), tsquery))
+    parts += [(("phrase", fold(p)), _phrase(p)) for p in query.required]
     return parts
+
+
+def _selective(
+    optional: list[tuple[int, sa.ColumnElement[Any]]],
+) -> list[sa.ColumnElement[Any]] | None:
+    """The rarest of the optional (papers matched, tsquery) parts whose matches stay under
+    MATCHED_ROWS_CAP (at least one); None when all of them fit."""
+    if sum(found for found, _ in optional) <= MATCHED_ROWS_CAP:
+        return None
+    chosen, matched = [], 0
+    for found, part in sorted(optional, key=lambda pair: pair[0]):
+        if chosen and matched + found > MATCHED_ROWS_CAP:
+            break
+        chosen.append(part)
+        matched += found
+    return chosen
 
 
 def keyword_search(
@@ -188,14 +212,18 @@ def keyword_search(
     """BM25-like (key, score) of visible papers matching the query, best first: the sum over
     its words and phrases of IDF x ts_rank (which saturates with repeats, weighs title/authors/
     abstract and normalises by length)."""
-    tsquery = match_query(query)
-    if tsquery is None:
+    if match_query(query) is None:
         return []
     total = max(frequencies(conn, ("all", ""), None), 1)
-    weighted = []
+    weighted, optional = [], []
     for key, part in _ranked_parts(query):
         found = frequencies(conn, key, _matches(part))
         weighted.append((math.log(1 + (total - found + 0.5) / (found + 0.5)), part))
+        if key[0] != "phrase":
+            optional.append((found, part))
+    tsquery = match_query(query, _selective(optional))
+    if tsquery is None:
+        return []
     weighted.sort(key=lambda pair: -pair[0])
     common = weighted[SCORED_ONE_BY_ONE:]
     if common:  # long queries: one call for the common words, at their mean IDF
