@@ -4,6 +4,8 @@ SQLite store loaded with the Hugging Face daily papers items (~9.9k papers with 
 
     python bench/web_load.py [--clients 50] [--seconds 15] [--data-dir DIR]
         [--database-url postgresql://...]   (the store on PostgreSQL: web_load.postgres.json)
+        [--workers N]   (N > 1: `uvicorn --factory paperfeed.web.app:create_app_from_env
+                         --workers N`, as the README's production set-up; web_load.<N>w.json)
 
 Writes bench/results/web_load.json.
 """
@@ -74,14 +76,23 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, database_url: str | None = None
+    data_dir: Path, port: int, database_url: str | None = None, workers: int = 1
 ) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "paperfeed", "--data-dir", str(data_dir),
-        *(["--database-url", database_url] if database_url else []),
-        "serve", "--port", str(port), "--no-index", "--no-access-log",
-    ]  # fmt: skip
     env = {**os.environ, "PAPERFEED_SECRET_KEY": "bench"}
+    if workers > 1:
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", "paperfeed.web.app:create_app_from_env",
+            "--workers", str(workers), "--port", str(port), "--no-access-log",
+        ]  # fmt: skip
+        env["PAPERFEED_DATA_DIR"] = str(data_dir)
+        if database_url:
+            env["PAPERFEED_DATABASE_URL"] = database_url
+    else:
+        command = [
+            sys.executable, "-m", "paperfeed", "--data-dir", str(data_dir),
+            *(["--database-url", database_url] if database_url else []),
+            "serve", "--port", str(port), "--no-index", "--no-access-log",
+        ]  # fmt: skip
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -145,14 +156,18 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=RESULTS / "cache" / "web_load_store")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--database-url", help="serve a PostgreSQL store (default: SQLite)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    args.out = args.out or RESULTS / f"web_load{'.postgres' if args.database_url else ''}.json"
+    suffix = (".postgres" if args.database_url else "") + (
+        f".{args.workers}w" if args.workers > 1 else ""
+    )
+    args.out = args.out or RESULTS / f"web_load{suffix}.json"
     latest = prepare_store(args.data_dir, args.database_url)
     port = free_port()
-    server = start_server(args.data_dir, port, args.database_url)
+    server = start_server(args.data_dir, port, args.database_url, args.workers)
     results = {}
     try:
         for name, paths in endpoints(latest).items():
@@ -171,7 +186,11 @@ def main() -> None:
         args.out,
         {
             "setup": {
-                "server": f"paperfeed serve: uvicorn, 1 process, {backend}, --no-index",
+                "server": (
+                    f"uvicorn --factory create_app_from_env --workers {args.workers}, {backend}"
+                    if args.workers > 1
+                    else f"paperfeed serve: uvicorn, 1 process, {backend}, --no-index"
+                ),
                 "clients": args.clients,
                 "seconds_per_endpoint": args.seconds,
                 "papers": stats["papers"],

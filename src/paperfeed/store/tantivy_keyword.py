@@ -44,6 +44,7 @@ TITLE_REPEAT = 1
 BATCH = 20_000  # papers added per tantivy commit while catching up
 WRITER_HEAP = 128_000_000
 CHECK_SECONDS = 1.0  # searches look for new papers / other processes' commits this often
+MAX_SCORED_WORDS = 12  # see _informative; relevance.py --tune measured the choice
 MAX_FETCH = 20_000  # most candidates fetched to fill a page when filters drop many
 
 _PAPER_COLUMNS = "key, title, abstract, authors, categories, published"
@@ -287,18 +288,18 @@ class TantivyKeywordIndex:
         """(key, BM25 score) of the best `limit` papers for the query's words, phrases,
         exclusions, categories and dates (authors, visibility: the caller filters)."""
         self._refresh()
-        built = self.build_query(query)
+        searcher = self.index.searcher()
+        built = self.build_query(query, searcher)
         if built is None:
             return []
-        searcher = self.index.searcher()
         found = searcher.search(built, limit, count=False)
         keys = searcher.fast_field_values("key", [address for _, address in found.hits])
         return [(int(key), float(score)) for key, (score, _) in zip(keys, found.hits, strict=True)]
 
-    def build_query(self, query: Query) -> tantivy.Query | None:
+    def build_query(self, query: Query, searcher: tantivy.Searcher) -> tantivy.Query | None:
         """The tantivy query: any of the words (scored), all required phrases, no excluded one,
         in the category and date filters. None when nothing in it can match."""
-        words = [t for t in query.terms if self.content_words.analyze(t)] or query.terms
+        words = self._informative(query.terms, searcher)
         optional = [q for word in words for q in self._per_field(word)]
         optional += [q for prefix in query.prefixes for q in self._per_field(prefix, prefix=True)]
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -336,6 +337,20 @@ class TantivyKeywordIndex:
         if len(clauses) == 1 and clauses[0][0] == tantivy.Occur.Must:
             return clauses[0][1]
         return tantivy.Query.boolean_query(clauses)
+
+    def _informative(self, words: list[str], searcher: tantivy.Searcher) -> list[str]:
+        """The optional words worth scoring: not stop words (unless there is nothing else), and
+        of a long query only the MAX_SCORED_WORDS in the fewest papers (the rest add little to
+        BM25 but each one is a posting list to merge)."""
+        content = [w for w in words if self.content_words.analyze(w)] or words
+        if len(content) <= MAX_SCORED_WORDS:
+            return content
+
+        def papers_with(word: str) -> int:
+            return min(searcher.doc_freq("text", token) for token in self.analyzer.analyze(word))
+
+        rarest = set(sorted(content, key=papers_with)[:MAX_SCORED_WORDS])
+        return [w for w in content if w in rarest]
 
     def _per_field(self, text: str, *, prefix: bool = False) -> list[tantivy.Query]:
         """`text` as a query on the paper's text: a term, a phrase when it has several tokens,
