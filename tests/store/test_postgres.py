@@ -95,6 +95,29 @@ def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatc
     assert "ix_embeddings_hnsw_16" in names
 
 
+def test_a_first_load_builds_the_hnsw_index_once_at_the_end(
+    pg_store: PostgresStore, monkeypatch
+) -> None:
+    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)
+    rng = np.random.default_rng(3)
+    pg_store.upsert_papers([make_paper(f"2402.{i:05d}") for i in range(60)])
+    keys = list(pg_store.paper_keys([f"2402.{i:05d}" for i in range(60)]).values())
+
+    def index_names() -> list[str]:
+        with pg_store.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT indexname FROM pg_indexes").scalars().all()
+
+    with pg_store.deferred_vector_indexes():
+        for start in range(0, 60, 20):  # three batches, each past the exact-search size
+            batch = [
+                (k, "h", rng.normal(size=8).astype(np.float32)) for k in keys[start : start + 20]
+            ]
+            pg_store.save_embeddings("m", batch)
+            assert "ix_embeddings_hnsw_8" not in index_names()
+        assert len(pg_store.nearest_keys("m", rng.normal(size=8), 5)) == 5  # exact meanwhile
+    assert "ix_embeddings_hnsw_8" in index_names()
+
+
 def test_advisory_lock_admits_one_holder(pg_store: PostgresStore, empty_url: str) -> None:
     other = PostgresStore.open(empty_url)
     try:

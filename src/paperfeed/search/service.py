@@ -254,19 +254,20 @@ class SearchService:
             since = self._since()
             self.sync()
             embedded, saved_at = 0, time.monotonic()
-            for todo in self._stale_pages(since):
-                for start in range(0, len(todo), EMBED_BATCH):
-                    batch = todo[start : start + EMBED_BATCH]
-                    vectors = self.embedder.embed_documents([text for _, text, _ in batch])
-                    rows = [(key, h, v) for (key, _, h), v in zip(batch, vectors, strict=True)]
-                    self.store.save_embeddings(self.model, rows)
-                    embedded += len(batch)
-                    if on_progress:
-                        on_progress(len(batch))
-                if todo:
-                    save = time.monotonic() - saved_at > SAVE_EVERY_SECONDS
-                    self.sync(save=save)
-                    saved_at = time.monotonic() if save else saved_at
+            with self.store.deferred_vector_indexes():
+                for todo in self._stale_pages(since):
+                    for start in range(0, len(todo), EMBED_BATCH):
+                        batch = todo[start : start + EMBED_BATCH]
+                        vectors = self.embedder.embed_documents([text for _, text, _ in batch])
+                        rows = [(key, h, v) for (key, _, h), v in zip(batch, vectors, strict=True)]
+                        self.store.save_embeddings(self.model, rows)
+                        embedded += len(batch)
+                        if on_progress:
+                            on_progress(len(batch))
+                    if todo:
+                        save = time.monotonic() - saved_at > SAVE_EVERY_SECONDS
+                        self.sync(save=save)
+                        saved_at = time.monotonic() if save else saved_at
             self.sync()
             self.store.set_state(self._watermark_key(), (started - WATERMARK_MARGIN).isoformat())
             log.info("embedded %d papers with %s", embedded, self.model)

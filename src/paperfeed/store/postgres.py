@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 POOL_SIZE = 10  # connections kept open per process (each web worker is a process)
 MAX_OVERFLOW = 20  # extra connections under bursts
 EXACT_BELOW = 20_000  # below this many vectors of a model, neighbours are found exactly
+# Memory for building an HNSW index: 1M x 384-d vectors need ~2 GB to build in memory (beyond
+# it pgvector goes on, much more slowly, on disk).
+HNSW_BUILD_MEMORY = "2GB"
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 
 
@@ -155,6 +158,8 @@ class PostgresStore(SqlStore):
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)
         self._indexed_dims: set[int] = set()
+        self._deferring = 0  # > 0 inside deferred_vector_indexes()
+        self._deferred_dims: set[int] = set()
         self._frequencies = postgres_keyword.DocumentFrequencies()
 
     @classmethod
@@ -259,7 +264,11 @@ class PostgresStore(SqlStore):
                 index_elements=["paper_key"], set_={c: stmt.excluded[c] for c in columns}
             )
             conn.execute(stmt, values)
-            for dim in {len(v["embedding"]) for v in values} - self._indexed_dims:
+            new_dims = {len(v["embedding"]) for v in values} - self._indexed_dims
+            if self._deferring:
+                self._deferred_dims |= new_dims
+                new_dims = set()
+            for dim in new_dims:
                 if _count_of_dim(conn, dim) >= EXACT_BELOW:
                     ensure_vector_index(conn, dim)
                     self._indexed_dims.add(dim)
@@ -301,6 +310,25 @@ class PostgresStore(SqlStore):
             rows = conn.execute(stmt.limit(k)).all()
         return [(int(key), 1.0 - float(distance)) for key, distance in rows]
 
+    @contextmanager
+    def deferred_vector_indexes(self) -> Iterator[None]:
+        """Embeddings saved meanwhile do not create a missing HNSW index: it is built once at the
+        end (a first load of 1M vectors grows an index at ~75 rows/s here, builds it in minutes).
+        Until then semantic search scans exactly; an existing index keeps being updated."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring:
+                dims, self._deferred_dims = self._deferred_dims - self._indexed_dims, set()
+                with self.transaction() as conn:
+                    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
+                    for dim in dims:
+                        if _count_of_dim(conn, dim) >= EXACT_BELOW:
+                            ensure_vector_index(conn, dim)
+                            self._indexed_dims.add(dim)
+
     def rebuild_vector_indexes(self) -> list[str]:
         """Create any missing HNSW index (e.g. after a bulk copy), whatever the number of
         vectors; returns their names."""
@@ -315,7 +343,7 @@ class PostgresStore(SqlStore):
                 .scalars()
                 .all()
             )
-            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+            conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
             for dim in dims:
                 ensure_vector_index(conn, dim)
         self._indexed_dims.update(dims)

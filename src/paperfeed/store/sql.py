@@ -6,10 +6,11 @@ objects and keyword search. Nothing here knows which database it talks to.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -541,6 +542,11 @@ class SqlStore(SubscriptionStoreMixin):
 
     # True when nearest_keys() searches the vectors in the database (pgvector): no ANN index file.
     vectors_in_store = False
+
+    def deferred_vector_indexes(self) -> AbstractContextManager[None]:
+        """While embedding many papers: a vector index the database lacks is built once at the
+        end instead of growing row by row (a no-op where the index is a file, see search)."""
+        return contextlib.nullcontext()
 
     def nearest_keys(
         self, model: str, vector: np.ndarray, k: int, exclude: Sequence[int] | set[int] = ()
