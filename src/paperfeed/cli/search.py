@@ -125,7 +125,7 @@ def index(feed: PaperFeed, rebuild: bool) -> None:
     pending = service.pending()
     if not pending:
         service.sync()
-        click.echo(f"Nothing new to embed: the index is up to date ({len(service.vector_index)}).")
+        click.echo(f"Nothing new to embed: the index is up to date ({service.vector_count()}).")
         return
     with progress_bar(f"embedding with {service.model}", total=pending) as advance:
         embedded = service.index(on_progress=advance)
