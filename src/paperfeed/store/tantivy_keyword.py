@@ -179,6 +179,7 @@ class TantivyKeywordIndex:
                 return 0
             try:
                 done = self._sync(writer, on_progress, rebuild)
+                writer.wait_merging_threads()  # merge small segments now; frees the writer
             finally:
                 del writer  # releases tantivy's lock file
             self.index.reload()
