@@ -216,6 +216,9 @@ def measure(
             built = tmp / "built.json"
             if built.exists() and (server_url is None or feed.store.count_papers() == size):
                 result.update(json.loads(built.read_text()))
+                started = time.perf_counter()  # papers new to the keyword index (a new engine)
+                result["keyword_catch_up"] = feed.store.catch_up_keyword_index()
+                result["keyword_catch_up_s"] = round(time.perf_counter() - started, 1)
                 service = SearchService(feed.store, settings, embedder=vectors)
                 service.sync()
                 result.update(time_queries(service, queries, embed_ms))
