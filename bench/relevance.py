@@ -274,7 +274,6 @@ def run_known(embedder_name: str, modes: Sequence[str] = MODES) -> dict:
 RRF_KS = (5, 10, 20, 30, 60, 100)
 KEYWORD_WEIGHTS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 BM25_GRID = (1, 2, 3)  # times the title is repeated in the text BM25 scores
-WORD_CAPS = (6, 8, 10, 12, 16, 32)  # most optional words scored (the rarest)
 
 
 @dataclass
@@ -347,26 +346,6 @@ def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> li
     return sorted(rows, key=lambda r: -r["objective_tune"])
 
 
-def sweep_word_caps(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> list[dict]:
-    """Keyword and hybrid quality when only the N rarest optional words of a query are scored."""
-    rows = []
-    default = tantivy_keyword.MAX_SCORED_WORDS
-    try:
-        for cap in WORD_CAPS:
-            tantivy_keyword.MAX_SCORED_WORDS = cap
-            row: dict = {"max_scored_words": cap}
-            for mode in ("keyword", "hybrid"):
-                for service, ts, depth in service_sets:
-                    ranked = [
-                        keys_of(service, ranking(service, q, mode, depth)) for q in ts.queries
-                    ]
-                    row[f"{ts.name} {mode}"] = split_means(ts, ranked)
-            rows.append(row)
-    finally:
-        tantivy_keyword.MAX_SCORED_WORDS = default
-    return rows
-
-
 def cacm_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, TuneSet]:
     cacm = load_cacm()
     c = stack.enter_context(corpus("cacm", cacm.papers, embedder_name))
@@ -412,7 +391,6 @@ def run_tune(embedder_name: str, parts: set[str]) -> dict:
         "rrf_k": hybrid.RRF_K,
         "keyword_weight": hybrid.KEYWORD_WEIGHT / hybrid.DENSE_WEIGHT,
         "title_repeat": tantivy_keyword.TITLE_REPEAT,
-        "max_scored_words": tantivy_keyword.MAX_SCORED_WORDS,
     }
     with ExitStack() as stack:
         built = []
@@ -422,8 +400,7 @@ def run_tune(embedder_name: str, parts: set[str]) -> dict:
             built.append(known_tune_set(stack, embedder_name))
         fusion = sweep_fusion([ts for _, ts in built])
         bm25 = sweep_bm25([(service, ts, 10) for service, ts in built])
-        word_caps = sweep_word_caps([(service, ts, 10) for service, ts in built])
-    return {"current_defaults": current, "fusion": fusion, "bm25": bm25, "word_caps": word_caps}
+    return {"current_defaults": current, "fusion": fusion, "bm25": bm25}
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -456,12 +433,6 @@ def print_tune(tuned: dict) -> None:
             row["objective_tune"],
             row["objective_test"],
             {k: v for k, v in row.items() if isinstance(v, dict)},
-        )
-    print("most optional words scored: {set mode: {tune, test}}")
-    for row in tuned["word_caps"]:
-        print(
-            f"  {row['max_scored_words']:>5}",
-            {k: v for k, v in row.items() if k != "max_scored_words"},
         )
     print("BM25 title repeats: tune, test")
     for row in tuned["bm25"]:

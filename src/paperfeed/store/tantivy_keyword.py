@@ -44,9 +44,6 @@ TITLE_REPEAT = 1
 BATCH = 20_000  # papers added per tantivy commit while catching up
 WRITER_HEAP = 128_000_000
 CHECK_SECONDS = 1.0  # searches look for new papers / other processes' commits this often
-# See _informative. A guard for pasted paragraphs: relevance.py --tune found every cap below the
-# longest judged queries (31 words) costly (CACM keyword nDCG@10 0.47 -> 0.41 at 12 words).
-MAX_SCORED_WORDS = 32
 MAX_FETCH = 20_000  # most candidates fetched to fill a page when filters drop many
 
 _PAPER_COLUMNS = "key, title, abstract, authors, categories, published"
@@ -291,18 +288,18 @@ class TantivyKeywordIndex:
         """(key, BM25 score) of the best `limit` papers for the query's words, phrases,
         exclusions, categories and dates (authors, visibility: the caller filters)."""
         self._refresh()
-        searcher = self.index.searcher()
-        built = self.build_query(query, searcher)
+        built = self.build_query(query)
         if built is None:
             return []
+        searcher = self.index.searcher()
         found = searcher.search(built, limit, count=False)
         keys = searcher.fast_field_values("key", [address for _, address in found.hits])
         return [(int(key), float(score)) for key, (score, _) in zip(keys, found.hits, strict=True)]
 
-    def build_query(self, query: Query, searcher: tantivy.Searcher) -> tantivy.Query | None:
+    def build_query(self, query: Query) -> tantivy.Query | None:
         """The tantivy query: any of the words (scored), all required phrases, no excluded one,
         in the category and date filters. None when nothing in it can match."""
-        words = self._informative(query.terms, searcher)
+        words = self._content_words(query.terms)
         optional = [q for word in words for q in self._per_field(word)]
         optional += [q for prefix in query.prefixes for q in self._per_field(prefix, prefix=True)]
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -341,19 +338,10 @@ class TantivyKeywordIndex:
             return clauses[0][1]
         return tantivy.Query.boolean_query(clauses)
 
-    def _informative(self, words: list[str], searcher: tantivy.Searcher) -> list[str]:
-        """The optional words worth scoring: not stop words (unless there is nothing else), and
-        of a long query only the MAX_SCORED_WORDS in the fewest papers (the rest add little to
-        BM25 but each one is a posting list to merge)."""
-        content = [w for w in words if self.content_words.analyze(w)] or words
-        if len(content) <= MAX_SCORED_WORDS:
-            return content
-
-        def papers_with(word: str) -> int:
-            return min(searcher.doc_freq("text", token) for token in self.analyzer.analyze(word))
-
-        rarest = set(sorted(content, key=papers_with)[:MAX_SCORED_WORDS])
-        return [w for w in content if w in rarest]
+    def _content_words(self, words: list[str]) -> list[str]:
+        """The optional words worth scoring: not stop words, unless there is nothing else (the
+        query parser already keeps at most search.query.MAX_TERMS words)."""
+        return [w for w in words if self.content_words.analyze(w)] or words
 
     def _per_field(self, text: str, *, prefix: bool = False) -> list[tantivy.Query]:
         """`text` as a query on the paper's text: a term, a phrase when it has several tokens,
