@@ -29,6 +29,29 @@ DATA = SHARED / "data"
 RESULTS = ROOT / "bench" / "results"
 CACHE = RESULTS / "cache"
 KNOWN_ITEMS = ROOT / "bench" / "data" / "known_items.jsonl"
+# What people type into a search box (2-4 words, some with operators), for load and latency.
+SHORT_QUERIES = [
+    "diffusion",
+    "large language model reasoning",
+    "video generation",
+    '"reinforcement learning" agents',
+    "vision transformer -survey",
+    "speculative decoding",
+    "retrieval augmented generation",
+    "3d gaussian splatting",
+    "graph neural networks",
+    "contrastive learning",
+    "image segmentation",
+    "machine translation low-resource",
+    "neural architecture search",
+    "adversarial robustness",
+    "federated learning privacy",
+    "speech recognition",
+    "knowledge distillation",
+    "object detection transformer",
+    "text-to-image",
+    "mixture of experts",
+]
 CACM = DATA / "cacm_test_collection"
 CSFCUBE = DATA / "csfcube"
 ML_CORPUS = DATA / "ml_conference_papers.jsonl.gz"

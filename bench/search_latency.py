@@ -8,8 +8,8 @@ reach the size. Vectors: real MiniLM vectors where bench/results/cache/ has them
 CSFCube texts), otherwise a real vector picked by the text's hash plus small Gaussian noise
 (cosine about 0.9 to it) - the model is not run on the corpus, so build times are the store,
 embedding-table and ANN costs only. Queries: real MiniLM embeddings of CACM and known-item
-queries; their model time is reported separately (query_embed_ms) and added per query in
-hybrid_end_to_end_ms.
+queries (long: 10-31 words); their model time is reported separately (query_embed_ms) and added
+per query in hybrid_end_to_end_ms. short_*: the same for 20 search-box queries of 1-4 words.
 
 Each size runs in its own process (peak RSS is per size). Everything goes through PaperFeed.ingest
 and SearchService (index(), search(mode=...)), on SQLite in a temporary directory.
@@ -43,6 +43,7 @@ import psutil
 from common import (
     CACHE,
     RESULTS,
+    SHORT_QUERIES,
     arxiv_papers,
     load_cacm,
     load_csfcube,
@@ -190,11 +191,12 @@ def measure(
     model = load_embedder(embedder_name)
     model.embed_query("warm up")
     query_vectors, embed_ms = {}, []
-    for text in queries:  # what the service embeds: the query's natural-language part
+    for text in queries + SHORT_QUERIES:  # what the service embeds: the natural-language part
         semantic = parse_query(text).semantic_text
         started = time.perf_counter()
         query_vectors[semantic] = model.embed_query(semantic)
         embed_ms.append((time.perf_counter() - started) * 1000)
+    embed_ms = embed_ms[: len(queries)]
     vectors = ReusedVectors(model.name, query_vectors)
     del model
 
@@ -222,6 +224,7 @@ def measure(
                 service = SearchService(feed.store, settings, embedder=vectors)
                 service.sync()
                 result.update(time_queries(service, queries, embed_ms))
+                result.update(time_queries(service, SHORT_QUERIES, None, "short_"))
                 result["load_average_1m"] = round(os.getloadavg()[0], 1)
                 return result
             ingested = tmp / "ingested.json"  # a kept store resumes after its import
@@ -251,6 +254,7 @@ def measure(
             if keep:
                 built.write_text(json.dumps(result))
             result.update(time_queries(service, queries, embed_ms))
+            result.update(time_queries(service, SHORT_QUERIES, None, "short_"))
             result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)
             result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             result["load_average_1m"] = round(os.getloadavg()[0], 1)
@@ -260,7 +264,11 @@ def measure(
     return result
 
 
-def time_queries(service: SearchService, queries: list[str], embed_ms: list[float]) -> dict:
+def time_queries(
+    service: SearchService, queries: list[str], embed_ms: list[float] | None, prefix: str = ""
+) -> dict:
+    """p50/p95/max per mode (keys prefixed with `prefix`), and with `embed_ms` the query
+    embedding times and hybrid end to end."""
     for text in queries:  # warm-up: caches, pages of the index and the database
         for mode in MODES:
             service.search(text, limit=LIMIT, mode=mode)
@@ -275,8 +283,10 @@ def time_queries(service: SearchService, queries: list[str], embed_ms: list[floa
                 hits[mode] += len(found.hits)
     out: dict = {}
     for mode in MODES:
-        out[f"{mode}_ms"] = summary(times[mode])
-        out[f"{mode}_mean_hits"] = round(hits[mode] / len(times[mode]), 1)
+        out[f"{prefix}{mode}_ms"] = summary(times[mode])
+        out[f"{prefix}{mode}_mean_hits"] = round(hits[mode] / len(times[mode]), 1)
+    if embed_ms is None:
+        return out
     out["query_embed_ms"] = summary(embed_ms)
     end_to_end = [t + embed_ms[i % len(embed_ms)] for i, t in enumerate(times["hybrid"])]
     out["hybrid_end_to_end_ms"] = summary(end_to_end)

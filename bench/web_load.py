@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import DATA, RESULTS, percentile, write_json
+from common import DATA, RESULTS, SHORT_QUERIES, percentile, write_json
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -35,16 +35,7 @@ from paperfeed.ingest.hf_daily import read_hf_daily
 log = logging.getLogger("bench.web_load")
 
 HF_ITEMS = DATA / "hf_daily_papers" / "items.jsonl.gz"
-QUERIES = [
-    "diffusion",
-    "large language model reasoning",
-    "video generation",
-    '"reinforcement learning" agents',
-    "vision transformer -survey",
-    "speculative decoding",
-    "retrieval augmented generation",
-    "3d gaussian splatting",
-]
+QUERIES = SHORT_QUERIES[:8]
 
 
 def endpoints(latest_day: str) -> dict[str, list[str]]:
