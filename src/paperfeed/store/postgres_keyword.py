@@ -11,6 +11,7 @@ are spelled as tsquery text, from word characters alone.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 import unicodedata
@@ -30,6 +31,7 @@ CONFIG = "paperfeed"
 RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
 RANK_NORMALIZATION = 1  # divide by 1 + log(document length)
 FREQUENCY_TTL = 60.0  # seconds a document frequency is reused
+ESTIMATE_FROM = 50_000  # papers from which document frequencies are estimated, not counted
 SCORED_ONE_BY_ONE = 8  # the rarest parts ranked separately; the rest share one ts_rank call
 # ts_rank reads each candidate's tsvector, so the cost grows with the rows matched. When a query's
 # optional words together match more than this many papers, only the rarest ones (the most
@@ -156,27 +158,74 @@ def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[s
 
 
 class DocumentFrequencies:
-    """How many papers match each query part, for IDF weights; cached a few minutes per part
-    (counts move slowly), so a repeated word costs one GIN count per TTL."""
+    """How many papers match each query part, for IDF weights and choosing candidates.
+
+    Counted exactly (one GIN count per part) while the store is small; from ESTIMATE_FROM papers
+    on, parts made of common lexemes are estimated from the planner's statistics of
+    ``search_vector`` (ANALYZE keeps the ~1,000 most common lexemes with their frequencies; a
+    phrase counts as its rarest word): counting a common word among a million papers takes longer
+    than ranking, while rarer parts are cheap to count exactly. Cached for `ttl` seconds.
+    """
 
     def __init__(self, ttl: float = FREQUENCY_TTL) -> None:
         self.ttl = ttl
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}
+        self._statistics: tuple[float, float, dict[str, float]] | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, conn: Connection, key: tuple[str, str], condition: Any) -> int:
+    def __call__(
+        self, conn: Connection, key: tuple[str, str], part: sa.ColumnElement[Any] | None
+    ) -> int:
+        """Papers matching the tsquery `part` (None: all papers); `key` names it in the cache."""
         now = time.monotonic()
         with self._lock:
             cached = self._counts.get(key)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
-        stmt = sa.select(sa.func.count()).select_from(papers)
-        count = conn.execute(stmt.where(condition) if condition is not None else stmt).scalar_one()
+        count = None
+        if part is not None and key[0] != "prefix":
+            count = self._estimate(conn, part)
+        if count is None:
+            stmt = sa.select(sa.func.count()).select_from(papers)
+            count = conn.execute(
+                stmt.where(_matches(part)) if part is not None else stmt
+            ).scalar_one()
         with self._lock:
             if len(self._counts) > 50_000:
                 self._counts.clear()
             self._counts[key] = (now, count)
         return count
+
+    def _estimate(self, conn: Connection, part: sa.ColumnElement[Any]) -> int | None:
+        total, frequency = self._lexeme_frequencies(conn)
+        if total < ESTIMATE_FROM or not frequency:
+            return None
+        tree = conn.execute(sa.select(sa.func.querytree(part))).scalar_one()
+        lexemes = [x.replace("''", "'") for x in re.findall(r"'((?:[^']|'')*)'", tree or "")]
+        if not lexemes or any(lexeme not in frequency for lexeme in lexemes):
+            return None  # a rare word somewhere: counting is cheap
+        return round(min(frequency[lexeme] for lexeme in lexemes) * total)
+
+    def _lexeme_frequencies(self, conn: Connection) -> tuple[float, dict[str, float]]:
+        """(papers, the most common lexemes -> share of papers containing them), per TTL."""
+        now = time.monotonic()
+        with self._lock:
+            if self._statistics is not None and now - self._statistics[0] < self.ttl:
+                return self._statistics[1], self._statistics[2]
+        total = conn.exec_driver_sql(
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'papers'::regclass"
+        ).scalar_one()
+        row = conn.exec_driver_sql(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE tablename = 'papers' AND attname = 'search_vector' "
+            "AND schemaname = current_schema()"
+        ).first()
+        frequency: dict[str, float] = {}
+        if row is not None and row[0] and row[1]:  # the shares end with min, max, null share
+            frequency = dict(zip(row[0], row[1][: len(row[0])], strict=True))
+        with self._lock:
+            self._statistics = (now, float(total), frequency)
+        return float(total), frequency
 
 
 def _ranked_parts(query: Query) -> list[tuple[tuple[str, str], sa.ColumnElement[Any]]]:
@@ -217,7 +266,7 @@ def keyword_search(
     total = max(frequencies(conn, ("all", ""), None), 1)
     weighted, optional = [], []
     for key, part in _ranked_parts(query):
-        found = frequencies(conn, key, _matches(part))
+        found = frequencies(conn, key, part)
         weighted.append((math.log(1 + (total - found + 0.5) / (found + 0.5)), part))
         if key[0] != "phrase":
             optional.append((found, part))
