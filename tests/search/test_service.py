@@ -264,3 +264,26 @@ def test_vectors_nearest_and_background_indexing(seeded: PaperFeed) -> None:
     assert nearest[0][1] >= nearest[-1][1]
     query = service.embed_query("binary neural networks")
     assert np.isclose(np.linalg.norm(query), 1.0)
+
+
+def test_searches_see_embeddings_another_process_wrote_without_recounting(
+    seeded: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = SearchService(seeded.store, seeded.settings, embedder=HashingEmbedder())
+    reader = attach(seeded)
+    papers = seeded.store.count_papers()
+    writer.index()
+    assert reader.vector_count() == papers
+    statuses: list[str] = []
+    status = seeded.store.embedding_status
+    monkeypatch.setattr(
+        seeded.store, "embedding_status", lambda model: statuses.append(model) or status(model)
+    )
+    monkeypatch.setattr("paperfeed.search.service.REFRESH_SECONDS", 0.0)
+    reader.search("binary neural networks")
+    assert statuses == []  # nothing new: one index lookup, no count over every embedding
+    spiking = Paper(id="2409.99999", title="Spiking binary networks", abstract="")
+    seeded.store.upsert_papers([spiking])
+    writer.index()
+    assert reader.search("spiking binary").hits
+    assert statuses and reader.vector_count() == papers + 1

@@ -88,6 +88,7 @@ class SearchService:
         self._indexing = threading.Lock()  # one index() run at a time
         self._thread: threading.Thread | None = None
         self._checked_at = 0.0
+        self._seen_seq: int | None = None  # the highest embedding seq at the last sync
         self._stored_vectors: int | None = None  # when the store searches vectors itself
 
     # -- embedder and ANN index --------------------------------------------------------------
@@ -129,13 +130,14 @@ class SearchService:
         with self._lock:
             self._checked_at = time.monotonic()
             if self.store.vectors_in_store:  # pgvector: the database is the index, no file
-                self._stored_vectors = self.store.embedding_status(self.model)[0]
+                self._stored_vectors, self._seen_seq = self.store.embedding_status(self.model)
                 return f"{self._stored_vectors} vectors, searched in the database"
             if self._index is None:
                 self._index = self._open_index()
                 self._dirty = False
             index = self._index
             count, top = self.store.embedding_status(self.model)
+            self._seen_seq = top
             marker = index.synced_through
             if not isinstance(marker, int) or marker > top:
                 done = self._rebuild(index)
@@ -209,8 +211,12 @@ class SearchService:
             return self.vector_index.search(vector, k, exclude=exclude)
 
     def _refresh(self) -> None:
-        """Pick up embeddings written by another process (cheap; at most every few seconds)."""
-        if time.monotonic() - self._checked_at > REFRESH_SECONDS and not self._indexing.locked():
+        """Pick up embeddings written by another process: at most every few seconds, one index
+        lookup, and a sync only when there are new ones (counting 1M rows takes ~1 s)."""
+        if time.monotonic() - self._checked_at < REFRESH_SECONDS or self._indexing.locked():
+            return
+        self._checked_at = time.monotonic()
+        if self.store.latest_embedding_seq(self.model) != self._seen_seq:
             self.sync(save=False)
 
     # -- indexing ----------------------------------------------------------------------------

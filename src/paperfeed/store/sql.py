@@ -540,6 +540,18 @@ class SqlStore(SubscriptionStoreMixin):
             count, top = conn.execute(stmt).one()
         return int(count), int(top)
 
+    def latest_embedding_seq(self, model: str) -> int:
+        """The highest seq of the `model` embeddings (0 if none), from an index: a cheap way to
+        tell whether any were written since a check."""
+        stmt = (
+            sa.select(embeddings.c.seq)
+            .where(embeddings.c.model == model)
+            .order_by(embeddings.c.seq.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
+
     # True when nearest_keys() searches the vectors in the database (pgvector): no ANN index file.
     vectors_in_store = False
 
