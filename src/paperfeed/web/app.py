@@ -76,8 +76,14 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """The app for the deployment the ``PAPERFEED_*`` environment describes, for process
-    managers: ``uvicorn --factory paperfeed.web.app:create_app_from_env --workers 4``."""
-    return create_app(PaperFeed(load_settings()))
+    managers: ``uvicorn --factory paperfeed.web.app:create_app_from_env --workers 4``. With
+    ``PAPERFEED_DIGEST_HOUR`` every worker runs the digest scheduler; one sends (sender lock)."""
+    from paperfeed.digest.service import start_scheduler
+
+    feed = PaperFeed(load_settings())
+    app = create_app(feed)
+    app.state.digest_scheduler = start_scheduler(feed)
+    return app
 
 
 def _wants_json(request: Request) -> bool:
