@@ -4,6 +4,7 @@ text filters (author names, phrases and exclusions on candidates from elsewhere)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,19 +167,23 @@ class SqliteStore(SqlStore):
 
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
         """Ranked by tantivy, then checked here for what only the store knows exactly:
-        visibility and author names (fetching deeper while those drop candidates)."""
+        visibility and names of several words (tantivy checks each word, not that they belong
+        to one author), fetching deeper while those drop candidates."""
+        names = [a for a in query.authors if len(sqlite_keyword.name_tokens(a)) > 1]
+        conditions = sqlite_keyword.filter_conditions(replace(query, authors=names), per_row=True)
         fetch = limit + 20
         while True:
             ranked = self.ranking.search(query, fetch)
-            conditions = sqlite_keyword.filter_conditions(query)
             kept = self._keys_where([key for key, _ in ranked], conditions)
             hits = [(key, score) for key, score in ranked if key in kept]
             if len(hits) >= limit or len(ranked) < fetch or fetch >= MAX_FETCH:
                 return hits[:limit]
             fetch *= 4
 
-    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
-        return sqlite_keyword.filter_conditions(query, text_constraints=True)
+    def text_filter_conditions(
+        self, query: Query, *, per_row: bool = False
+    ) -> list[sa.ColumnElement[bool]]:
+        return sqlite_keyword.filter_conditions(query, text_constraints=True, per_row=per_row)
 
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -28,9 +28,13 @@ def fts_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def name_tokens(name: str) -> list[str]:
+    return [t for t in re.findall(r"\w+", name) if t.strip("_")][:_MAX_NAME_TOKENS]
+
+
 def author_expression(name: str) -> str | None:
     """Tokens of `name` near each other in the authors column; initials match as prefixes."""
-    tokens = [t for t in re.findall(r"\w+", name) if t.strip("_")][:_MAX_NAME_TOKENS]
+    tokens = name_tokens(name)
     if not tokens:
         return None
     quoted = [fts_string(t) + ("*" if len(t) == 1 else "") for t in tokens]
@@ -47,21 +51,40 @@ def _fts_keys(expression: str) -> sa.Select:
     return sa.select(_fts.c.rowid).where(_FTS_TABLE.op("MATCH")(expression))
 
 
-def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[sa.ColumnElement]:
+def _fts_has(expression: str) -> sa.ColumnElement[bool]:
+    """This paper matches `expression`: FTS5 seeks the row, not every match."""
+    return sa.exists(
+        sa.select(sa.literal(1))
+        .select_from(_fts)
+        .where(_FTS_TABLE.op("MATCH")(expression), _fts.c.rowid == papers.c.key)
+    )
+
+
+def filter_conditions(
+    query: Query, *, text_constraints: bool = False, per_row: bool = False
+) -> list[sa.ColumnElement]:
     """WHERE conditions on `papers` for the query's filters; hidden papers never pass.
 
     With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
-    did not come from the keyword MATCH, e.g. nearest neighbours or plain listings).
+    did not come from the keyword MATCH, e.g. nearest neighbours or plain listings). `per_row`:
+    the conditions will test a few given papers, so each is looked up in FTS5 (listing every
+    match of "-learning" takes seconds on a million papers); else, and for prefixes (which FTS5
+    would expand again for every row), the matches are listed once.
     """
+
+    def matching(expression: str) -> sa.ColumnElement[bool]:
+        if per_row and "*" not in expression:
+            return _fts_has(expression)
+        return papers.c.key.in_(_fts_keys(expression))
+
     conditions = metadata_conditions(query)
     authors = [e for e in map(author_expression, query.authors) if e]
     if authors:
-        conditions.append(papers.c.key.in_(_fts_keys(" AND ".join(authors))))
+        conditions.append(matching(" AND ".join(authors)))
     if text_constraints:
         if query.required:
-            required = " AND ".join(fts_string(p) for p in query.required)
-            conditions.append(papers.c.key.in_(_fts_keys(required)))
+            conditions.append(matching(" AND ".join(fts_string(p) for p in query.required)))
         excluded = _any_of(query.excluded)
         if excluded:
-            conditions.append(papers.c.key.not_in(_fts_keys(excluded)))
+            conditions.append(sa.not_(matching(excluded)))
     return conditions
