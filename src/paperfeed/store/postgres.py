@@ -269,12 +269,16 @@ class PostgresStore(SqlStore):
             new_dims = {len(v["embedding"]) for v in values} - self._indexed_dims
             if self._deferring:
                 self._deferred_dims |= new_dims
-                new_dims = set()
-            for dim in new_dims:
-                if _count_of_dim(conn, dim) >= EXACT_BELOW:
-                    ensure_vector_index(conn, dim)
-                    self._indexed_dims.add(dim)
+            else:
+                self._index_large_dims(conn, new_dims)
         return last + len(values)
+
+    def _index_large_dims(self, conn: sa.Connection, dims: set[int]) -> None:
+        """Build the HNSW index of each of `dims` that has enough vectors to need one."""
+        for dim in dims:
+            if _count_of_dim(conn, dim) >= EXACT_BELOW:
+                ensure_vector_index(conn, dim)
+                self._indexed_dims.add(dim)
 
     def nearest_keys(
         self, model: str, vector: np.ndarray, k: int, exclude: Sequence[int] | set[int] = ()
@@ -326,10 +330,7 @@ class PostgresStore(SqlStore):
                 dims, self._deferred_dims = self._deferred_dims - self._indexed_dims, set()
                 with self.transaction() as conn:
                     conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
-                    for dim in dims:
-                        if _count_of_dim(conn, dim) >= EXACT_BELOW:
-                            ensure_vector_index(conn, dim)
-                            self._indexed_dims.add(dim)
+                    self._index_large_dims(conn, dims)
 
     def rebuild_vector_indexes(self) -> list[str]:
         """Create any missing HNSW index (e.g. after a bulk copy), whatever the number of

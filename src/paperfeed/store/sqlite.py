@@ -15,7 +15,7 @@ from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
-from paperfeed.store.tantivy_keyword import MAX_FETCH, TantivyKeywordIndex
+from paperfeed.store.tantivy_keyword import TantivyKeywordIndex
 
 if TYPE_CHECKING:
     from paperfeed.search.query import Query
@@ -68,6 +68,8 @@ _KEYWORD_CHANGES = sql_steps(
     END""",
 )
 
+MAX_FETCH = 20_000  # most ranked candidates fetched to fill a page when filters drop many
+
 SQLITE_MIGRATIONS = [
     Migration(1, "core tables", _create_core_tables),
     Migration(2, "FTS5 keyword index", _FTS),
@@ -83,14 +85,14 @@ class SqliteStore(SqlStore):
     @classmethod
     def open(cls, url: str) -> SqliteStore:
         path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
+        in_file = bool(path) and path != ":memory:" and not path.startswith("file:")
+        if in_file:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         sa.event.listen(engine, "connect", _configure_connection)
         sa.event.listen(engine, "begin", _begin_immediate)
         store = cls(engine)
         store.migrate()
-        in_file = path and path != ":memory:" and not path.startswith("file:")
         store.ranking = TantivyKeywordIndex(engine, Path(path + ".keywords") if in_file else None)
         return store
 

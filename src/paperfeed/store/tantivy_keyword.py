@@ -44,7 +44,6 @@ TITLE_REPEAT = 1
 BATCH = 20_000  # papers added per tantivy commit while catching up
 WRITER_HEAP = 128_000_000
 CHECK_SECONDS = 1.0  # searches look for new papers / other processes' commits this often
-MAX_FETCH = 20_000  # most candidates fetched to fill a page when filters drop many
 
 _PAPER_COLUMNS = "key, title, abstract, authors, categories, published"
 
@@ -299,26 +298,26 @@ class TantivyKeywordIndex:
     def build_query(self, query: Query) -> tantivy.Query | None:
         """The tantivy query: any of the words (scored), all required phrases, no excluded one,
         in the category and date filters. None when nothing in it can match."""
-        words = self._content_words(query.terms)
-        optional = [q for word in words for q in self._per_field(word)]
-        optional += [q for prefix in query.prefixes for q in self._per_field(prefix, prefix=True)]
+        optional = [self._text_query(word) for word in self._content_words(query.terms)]
+        optional += [self._text_query(prefix, prefix=True) for prefix in query.prefixes]
+        optional = [q for q in optional if q is not None]  # one flat OR: block-max WAND applies
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if optional:
             clauses.append((tantivy.Occur.Must, _any(optional)))
         for phrase in query.required:
-            matched = self._per_field(phrase)
-            if matched:
-                clauses.append((tantivy.Occur.Must, _any(matched)))
+            matched = self._text_query(phrase)
+            if matched is not None:
+                clauses.append((tantivy.Occur.Must, matched))
         if not clauses:
             return None
         for phrase in query.excluded:
-            matched = self._per_field(phrase)
-            if matched:
-                clauses.append((tantivy.Occur.MustNot, _any(matched)))
+            matched = self._text_query(phrase)
+            if matched is not None:
+                clauses.append((tantivy.Occur.MustNot, matched))
         for name in query.authors:
             tokens = self.analyzer.analyze(name)
             if tokens:
-                clauses.append((tantivy.Occur.Must, self._filter_phrase("authors", tokens)))
+                clauses.append((tantivy.Occur.Must, self._author_words(tokens)))
         if query.categories:
             terms = [
                 tantivy.Query.term_query(self.schema, "categories", c.lower())
@@ -343,27 +342,26 @@ class TantivyKeywordIndex:
         query parser already keeps at most search.query.MAX_TERMS words)."""
         return [w for w in words if self.content_words.analyze(w)] or words
 
-    def _per_field(self, text: str, *, prefix: bool = False) -> list[tantivy.Query]:
-        """`text` as a query on the paper's text: a term, a phrase when it has several tokens,
-        or with `prefix` a phrase whose last word is a prefix ([] when it has no tokens). A
-        list, so that a query's words form one flat disjunction (block-max WAND applies)."""
+    def _text_query(self, text: str, *, prefix: bool = False) -> tantivy.Query | None:
+        """`text` in the paper's text: a term, a phrase when it has several tokens, or with
+        `prefix` a phrase whose last word is a prefix (None when it has no tokens)."""
         tokens = self.analyzer.analyze(text)
         if not tokens:
-            return []
+            return None
         if prefix:
-            return [tantivy.Query.phrase_prefix_query(self.schema, "text", tokens)]
+            return tantivy.Query.phrase_prefix_query(self.schema, "text", tokens)
         if len(tokens) == 1:
-            return [tantivy.Query.term_query(self.schema, "text", tokens[0])]
-        return [tantivy.Query.phrase_query(self.schema, "text", tokens)]
+            return tantivy.Query.term_query(self.schema, "text", tokens[0])
+        return tantivy.Query.phrase_query(self.schema, "text", tokens)
 
-    def _filter_phrase(self, field: str, tokens: list[str]) -> tantivy.Query:
-        """All `tokens` somewhere in `field` (one-letter initials as prefixes), unscored."""
+    def _author_words(self, tokens: list[str]) -> tantivy.Query:
+        """All `tokens` among the authors (one-letter initials as prefixes), unscored."""
         parts = [
             (
                 tantivy.Occur.Must,
-                tantivy.Query.phrase_prefix_query(self.schema, field, [t])
+                tantivy.Query.phrase_prefix_query(self.schema, "authors", [t])
                 if len(t) == 1
-                else tantivy.Query.term_query(self.schema, field, t),
+                else tantivy.Query.term_query(self.schema, "authors", t),
             )
             for t in tokens
         ]
