@@ -65,8 +65,9 @@ def test_dense_finds_papers_without_shared_words(feed: PaperFeed) -> None:
 
 
 def test_similar_with_minilm_is_on_topic(feed: PaperFeed) -> None:
-    biper = feed.store.find_by_title(BIPER)
-    assert biper is not None
+    key = feed.store.key_by_title(BIPER)
+    assert key is not None
+    (biper,) = feed.store.papers_by_keys([key])
     similar = feed.similar(biper.id, limit=5)
     assert biper.id not in [p.id for p in similar] and len(similar) == 5
     assert sum("binar" in p.title.lower() for p in similar) >= 3

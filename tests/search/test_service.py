@@ -41,9 +41,9 @@ def snapshot(feed: PaperFeed) -> list[list[tuple[str, int | None]]]:
 
 
 def paper_id(feed: PaperFeed, title: str) -> str:
-    paper = feed.store.find_by_title(title)
-    assert paper is not None
-    return paper.id
+    key = feed.store.key_by_title(title)
+    assert key is not None
+    return feed.store.papers_by_keys([key])[0].id
 
 
 def test_index_is_incremental(seeded: PaperFeed) -> None:

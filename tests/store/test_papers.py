@@ -85,8 +85,11 @@ def test_lookups(store: SqlStore) -> None:
         "hep-th/9901001",
         "2401.00001",
     ]
-    assert store.find_by_title("old STYLE").id == "hep-th/9901001"
     keys = store.paper_keys(["2401.00001", "hep-th/9901001"])
+    assert store.key_by_title("old STYLE") == keys["hep-th/9901001"]
+    assert store.papers_by_key([keys["2401.00001"], -1]) == {
+        keys["2401.00001"]: store.get_paper("2401.00001")
+    }
     assert [p.id for p in store.papers_by_keys([keys["hep-th/9901001"]])] == ["hep-th/9901001"]
     with pytest.raises(NotFound):
         store.get_paper("2501.99999")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import tantivy
 
 from paperfeed.models import Paper
 from paperfeed.search.query import parse_query
+from paperfeed.store import tantivy_keyword
 from paperfeed.store.sqlite import SqliteStore
 from paperfeed.store.tantivy_keyword import MARKER, TantivyKeywordIndex
 
@@ -107,3 +109,39 @@ def test_the_index_is_a_tantivy_index_beside_the_database(
     tmp_path: Path, store: SqliteStore
 ) -> None:
     assert tantivy.Index.exists(str(tmp_path / "paperfeed.db.keywords"))
+
+
+def test_words_of_a_hyphenated_or_repeated_query_word_are_scored_separately(
+    store: SqliteStore,
+) -> None:
+    assert ids(store, "networks-graph") == ["2401.00003"]  # any order: not a phrase
+    assert ids(store, "graph graphs molecules") == ["2401.00003"]
+
+
+def test_in_large_collections_the_commonest_words_are_not_scored(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert len(ids(store, "abstract graph")) == 3  # "abstract" is in two of the three
+    monkeypatch.setattr(tantivy_keyword, "PRUNE_COMMON_FROM", 3)
+    assert ids(store, "abstract graph") == ["2401.00003"]
+    assert len(ids(store, "abstract")) == 2  # nothing rarer: the common words count
+
+
+def test_candidates_are_filtered_by_phrases_exclusions_and_visibility(store: SqliteStore) -> None:
+    keys = store.paper_keys(["2401.00001", "2401.00002", "2401.00003"])
+    every = set(keys.values())
+    assert store.filter_keys(list(every), parse_query("x")) == every
+    assert store.filter_keys(list(every), parse_query('"theory of mind"')) == {keys["2401.00002"]}
+    assert store.filter_keys(list(every), parse_query("x -theory")) == {keys["2401.00003"]}
+    assert store.filter_keys(list(every), parse_query("x author:author")) == every
+    assert store.filter_keys(list(every), parse_query('x author:"B. Author"')) == set()
+    store.set_paper_hidden("2401.00003", True)
+    assert store.filter_keys(list(every), parse_query("x")) == every - {keys["2401.00003"]}
+    assert ids(store, "graph") == []
+
+
+def test_an_in_memory_store_answers_from_other_threads() -> None:
+    store = SqliteStore.open("sqlite:///:memory:")
+    store.upsert_papers([paper(1, "Graph neural networks")])
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(ids, store, "graph").result() == ["2401.00001"]

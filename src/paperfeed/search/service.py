@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ CANDIDATE_PAGE = 2000
 REFRESH_SECONDS = 5.0  # how often searches look for embeddings another process added
 SAVE_EVERY_SECONDS = 60.0  # while indexing, how often the ANN file is written
 WATERMARK_MARGIN = dt.timedelta(minutes=10)  # re-check papers modified this long before a run
+SIDE_BY_SIDE = 8  # threads finding dense candidates while callers find keyword ones
 
 
 @dataclass(slots=True)
@@ -90,6 +92,7 @@ class SearchService:
         self._checked_at = 0.0
         self._seen_seq: int | None = None  # the highest embedding seq at the last sync
         self._stored_vectors: int | None = None  # when the store searches vectors itself
+        self._side_by_side = ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="paperfeed-dense")
 
     # -- embedder and ANN index --------------------------------------------------------------
 
@@ -341,8 +344,9 @@ class SearchService:
             keys, total = self.store.list_keys(query, query.limit, query.offset)
             hits = [SearchHit(p, 0.0) for p in self.store.papers_by_keys(keys)]
             return SearchResults(hits, total, query.message, query)
+        pinned_job = self._side_by_side.submit(self._exact_title, query)
         ranked = self._rank(query, mode)
-        pinned = self._exact_title(query)
+        pinned = pinned_job.result()
         if pinned is not None:
             top = ranked[0][1] + 1.0 if ranked else 1.0
             ranked = [(pinned, top, None, None)] + [r for r in ranked if r[0] != pinned]
@@ -351,7 +355,7 @@ class SearchService:
             by_key = {r[0]: r for r in ranked}
             ranked = [by_key[k] for k in order]
         page = ranked[query.offset : query.offset + query.limit]
-        found = self._papers_by_key([r[0] for r in page])
+        found = self.store.papers_by_key([r[0] for r in page])
         hits = [
             SearchHit(found[key], score, krank, drank)
             for key, score, krank, drank in page
@@ -359,22 +363,18 @@ class SearchService:
         ]
         return SearchResults(hits, len(ranked), query.message, query)
 
-    def _papers_by_key(self, keys: Sequence[int]) -> dict[int, Paper]:
-        papers = self.store.papers_by_keys(keys)
-        key_of = self.store.paper_keys([p.id for p in papers])
-        return {key_of[p.id]: p for p in papers}
-
     def _rank(
         self, query: Query, mode: str = "hybrid"
     ) -> list[tuple[int, float, int | None, int | None]]:
         """(key, score, keyword rank, dense rank) of the relevant papers, best first."""
         sorting = query.sort != "relevance"
         depth = max(KEYWORD_DEPTH, query.offset + query.limit)
-        keyword, dense = [], []
-        if mode != "dense":
-            keyword = self.store.keyword_search(query, SORTED_DEPTH if sorting else depth)
-        if mode != "keyword":
-            dense = self._dense(query, SORTED_DENSE if sorting else max(DENSE_DEPTH, depth))
+        keyword, dense = self._candidates(
+            query,
+            mode,
+            keyword_depth=SORTED_DEPTH if sorting else depth,
+            dense_depth=SORTED_DENSE if sorting else max(DENSE_DEPTH, depth),
+        )
         if mode == "dense":
             return [(key, score, None, rank) for rank, (key, score) in enumerate(dense, 1)]
         if sorting and not keyword and mode == "hybrid":
@@ -383,6 +383,18 @@ class SearchService:
             return [(key, score, rank, None) for rank, (key, score) in enumerate(keyword, 1)]
         fused = reciprocal_rank_fusion([k for k, _ in keyword], [k for k, _ in dense])
         return [(f.key, f.score, f.keyword_rank, f.dense_rank) for f in fused]
+
+    def _candidates(
+        self, query: Query, mode: str, *, keyword_depth: int, dense_depth: int
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Keyword and dense candidates of `mode`; for hybrid, found side by side (tantivy, the
+        model, the ANN index and SQLite all release the GIL while they work)."""
+        if mode == "keyword":
+            return self.store.keyword_search(query, keyword_depth), []
+        if mode == "dense":
+            return [], self._dense(query, dense_depth)
+        dense = self._side_by_side.submit(self._dense, query, dense_depth)
+        return self.store.keyword_search(query, keyword_depth), dense.result()
 
     def _dense(self, query: Query, k: int) -> list[tuple[int, float]]:
         """Nearest neighbours of the query text that pass its filters, best first."""
@@ -433,10 +445,7 @@ class SearchService:
         title = query.raw.strip().strip("\"'")
         if len(title) < 8 or len(title) > 500:
             return None
-        paper = self.store.find_by_title(title)
-        if paper is None:
-            return None
-        key = self.store.paper_keys([paper.id]).get(paper.id)
+        key = self.store.key_by_title(title)
         if key is None or not self.store.filter_keys([key], query):
             return None
         return key
@@ -475,7 +484,7 @@ class SearchService:
         want = k + 10
         while True:
             hits = self._neighbours(vector, want, exclude)
-            found = self._papers_by_key([key for key, _ in hits])
+            found = self.store.papers_by_key([key for key, _ in hits])
             visible = [(found[key], s) for key, s in hits if key in found and not found[key].hidden]
             if len(visible) >= k or len(hits) < want:
                 return visible[:k]

@@ -142,6 +142,11 @@ class SqlStore(SubscriptionStoreMixin):
 
     def papers_by_keys(self, keys: Sequence[int]) -> list[Paper]:
         """Papers in the order of their integer `keys`; unknown keys are left out."""
+        found = self.papers_by_key(keys)
+        return [found[k] for k in keys if k in found]
+
+    def papers_by_key(self, keys: Sequence[int]) -> dict[int, Paper]:
+        """The paper of each known key."""
         found: dict[int, Paper] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 900):
@@ -150,19 +155,20 @@ class SqlStore(SubscriptionStoreMixin):
                     sa.select(papers).where(papers.c.key.in_(chunk))
                 ).mappings():
                     found[row["key"]] = rows.paper_from_row(row)
-        return [found[k] for k in keys if k in found]
+        return found
 
     def paper_keys(self, paper_ids: Sequence[str]) -> dict[str, int]:
         with self.engine.connect() as conn:
             stmt = sa.select(papers.c.id, papers.c.key).where(papers.c.id.in_(list(paper_ids)))
             return {row.id: row.key for row in conn.execute(stmt)}
 
-    def find_by_title(self, title: str) -> Paper | None:
-        """The paper whose title equals `title` (case-insensitive), if exactly one does."""
+    def key_by_title(self, title: str) -> int | None:
+        """The key of the paper whose title equals `title` (case-insensitive), if exactly one
+        paper's does."""
         with self.engine.connect() as conn:
-            stmt = sa.select(papers).where(sa.func.lower(papers.c.title) == title.lower()).limit(2)
-            found = conn.execute(stmt).mappings().all()
-        return rows.paper_from_row(found[0]) if len(found) == 1 else None
+            stmt = sa.select(papers.c.key).where(sa.func.lower(papers.c.title) == title.lower())
+            found = conn.execute(stmt.limit(2)).scalars().all()
+        return found[0] if len(found) == 1 else None
 
     def count_papers(self) -> int:
         with self.engine.connect() as conn:

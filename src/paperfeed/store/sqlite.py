@@ -3,22 +3,19 @@ text filters (author names, phrases and exclusions on candidates from elsewhere)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
+from paperfeed.search.query import Query
 from paperfeed.store import sqlite_keyword
 from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
 from paperfeed.store.tantivy_keyword import TantivyKeywordIndex
-
-if TYPE_CHECKING:
-    from paperfeed.search.query import Query
 
 
 def _create_core_tables(conn: sa.Connection) -> None:
@@ -68,6 +65,10 @@ _KEYWORD_CHANGES = sql_steps(
     END""",
 )
 
+# Hidden (moderated) papers are few: searches read their keys from this partial index and drop
+# them from ranked candidates instead of looking every candidate up.
+_HIDDEN_INDEX = sql_steps("CREATE INDEX ix_papers_hidden ON papers (key) WHERE hidden = 1")
+
 MAX_FETCH = 20_000  # most ranked candidates fetched to fill a page when filters drop many
 
 SQLITE_MIGRATIONS = [
@@ -76,6 +77,7 @@ SQLITE_MIGRATIONS = [
     Migration(3, "e-mail digest tables", create_digest_tables),
     Migration(4, "title and submission-time indexes", create_lookup_indexes),
     Migration(5, "change log of the tantivy ranking index", _KEYWORD_CHANGES),
+    Migration(6, "index of hidden papers", _HIDDEN_INDEX),
 ]
 
 
@@ -88,7 +90,11 @@ class SqliteStore(SqlStore):
         in_file = bool(path) and path != ":memory:" and not path.startswith("file:")
         if in_file:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # One shared connection for an in-memory database: each thread would get an empty one.
+        pool = {} if in_file or path.startswith("file:") else {"poolclass": sa.pool.StaticPool}
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **pool
+        )
         sa.event.listen(engine, "connect", _configure_connection)
         sa.event.listen(engine, "begin", _begin_immediate)
         store = cls(engine)
@@ -168,19 +174,35 @@ class SqliteStore(SqlStore):
                 on_progress(added)
 
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
-        """Ranked by tantivy, then checked here for what only the store knows exactly:
-        visibility and names of several words (tantivy checks each word, not that they belong
-        to one author), fetching deeper while those drop candidates."""
-        names = [a for a in query.authors if len(sqlite_keyword.name_tokens(a)) > 1]
-        conditions = sqlite_keyword.filter_conditions(replace(query, authors=names), per_row=True)
+        """Ranked by tantivy, without hidden papers and, for author names of several words,
+        checked here that the words belong to one author (tantivy checks each word), fetching
+        deeper while those checks drop candidates."""
         fetch = limit + 20
         while True:
             ranked = self.ranking.search(query, fetch)
-            kept = self._keys_where([key for key, _ in ranked], conditions)
+            kept = self._visible_with_names([key for key, _ in ranked], query)
             hits = [(key, score) for key, score in ranked if key in kept]
             if len(hits) >= limit or len(ranked) < fetch or fetch >= MAX_FETCH:
                 return hits[:limit]
             fetch *= 4
+
+    def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
+        """Checked by tantivy (phrases, exclusions, authors, categories, dates), then as in
+        keyword_search. Papers added in the last second may not be in tantivy yet."""
+        if query.empty_range:
+            return set()
+        return self.ranking.filter(list(self._visible_with_names(keys, query)), query)
+
+    def _visible_with_names(self, keys: Sequence[int], query: Query) -> set[int]:
+        """`keys` of papers not hidden whose authors match the query's names of several words."""
+        with self.engine.connect() as conn:
+            hidden = set(conn.exec_driver_sql("SELECT key FROM papers WHERE hidden = 1").scalars())
+        kept = [key for key in keys if key not in hidden]
+        names = [a for a in query.authors if len(sqlite_keyword.name_tokens(a)) > 1]
+        if not names or not kept:
+            return set(kept)
+        conditions = sqlite_keyword.filter_conditions(Query(raw="", authors=names), per_row=True)
+        return self._keys_where(kept, conditions)
 
     def text_filter_conditions(
         self, query: Query, *, per_row: bool = False
