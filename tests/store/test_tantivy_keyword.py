@@ -14,7 +14,7 @@ from paperfeed.models import Paper
 from paperfeed.search.query import parse_query
 from paperfeed.store import tantivy_keyword
 from paperfeed.store.sqlite import SqliteStore
-from paperfeed.store.tantivy_keyword import MARKER, TantivyKeywordIndex
+from paperfeed.store.tantivy_keyword import MARKER, SHARDS, TantivyKeywordIndex
 
 
 def paper(n: int, title: str, abstract: str = "An abstract.") -> Paper:
@@ -41,8 +41,9 @@ def ids(store: SqliteStore, text: str) -> list[str]:
 
 
 def documents(store: SqliteStore) -> int:
-    store.ranking.index.reload()
-    return store.ranking.index.searcher().num_docs
+    for shard in store.ranking.shards:
+        shard.reload()
+    return sum(shard.searcher().num_docs for shard in store.ranking.shards)
 
 
 def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> None:
@@ -73,6 +74,15 @@ def test_a_lost_index_directory_is_rebuilt(store: SqliteStore, tmp_path: Path) -
     assert documents(reopened) == 3
 
 
+def test_a_lost_shard_is_rebuilt_with_the_others(store: SqliteStore, tmp_path: Path) -> None:
+    assert documents(store) == 3
+    shutil.rmtree(tmp_path / "paperfeed.db.keywords" / str(SHARDS - 1))
+    reopened = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")
+    assert set(ids(reopened, "theory graph")) == {"2401.00001", "2401.00002", "2401.00003"}
+    assert documents(reopened) == 3
+    assert all(shard.searcher().num_docs for shard in reopened.ranking.shards)  # spread
+
+
 def test_a_commit_whose_marker_was_lost_is_not_indexed_twice(
     store: SqliteStore, tmp_path: Path
 ) -> None:
@@ -94,7 +104,7 @@ def test_an_index_of_another_format_is_replaced(tmp_path: Path, store: SqliteSto
 
 def test_a_busy_writer_elsewhere_leaves_search_working(store: SqliteStore, tmp_path: Path) -> None:
     other = TantivyKeywordIndex(store.engine, tmp_path / "paperfeed.db.keywords")
-    writer = other.index.writer(heap_size=15_000_000, num_threads=1)
+    writer = other.shards[-1].writer(heap_size=15_000_000, num_threads=1)
     try:
         store.upsert_papers([paper(5, "Sparse attention kernels")])
         assert store.ranking.sync() == 0  # the other writer holds the lock
@@ -108,7 +118,8 @@ def test_a_busy_writer_elsewhere_leaves_search_working(store: SqliteStore, tmp_p
 def test_the_index_is_a_tantivy_index_beside_the_database(
     tmp_path: Path, store: SqliteStore
 ) -> None:
-    assert tantivy.Index.exists(str(tmp_path / "paperfeed.db.keywords"))
+    shards = [tmp_path / "paperfeed.db.keywords" / str(n) for n in range(SHARDS)]
+    assert all(tantivy.Index.exists(str(shard)) for shard in shards)
 
 
 def test_words_of_a_hyphenated_or_repeated_query_word_are_scored_separately(
@@ -145,3 +156,22 @@ def test_an_in_memory_store_answers_from_other_threads() -> None:
     store.upsert_papers([paper(1, "Graph neural networks")])
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(ids, store, "graph").result() == ["2401.00001"]
+
+
+def test_shards_score_as_one_index_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    titles = ["alpha beta", "alpha gamma", "delta gamma", "alpha delta", "beta beta", "gamma eta"]
+    papers = [  # equally long texts: BM25's length normalisation is the same in every shard
+        Paper(id=f"2401.{n:05d}", title=title, abstract="", authors=["A. Author"])
+        for n, title in enumerate(titles, start=1)
+    ]
+
+    def scores(name: str) -> list[tuple[int, float]]:
+        store = SqliteStore.open(f"sqlite:///{tmp_path / name}")
+        store.upsert_papers(papers)
+        store.catch_up_keyword_index()
+        return [(k, round(s, 4)) for k, s in store.keyword_search(parse_query("alpha gamma"), 10)]
+
+    sharded = scores("sharded.db")
+    monkeypatch.setattr(tantivy_keyword, "SHARDS", 1)
+    assert sharded == scores("single.db")
+    assert len(sharded) == 5

@@ -37,6 +37,7 @@ KEYWORD_DEPTH = 200  # keyword candidates fused for relevance ranking
 DENSE_DEPTH = 200  # dense candidates fused (more are fetched when filters drop some)
 SORTED_DEPTH = 1000  # keyword matches re-sorted for sort=date|upvotes
 SORTED_DENSE = 50  # dense neighbours added to that set
+DENSE_WIDENING = 8  # at most k x this many neighbours are fetched to find k passing the filters
 EMBED_BATCH = 64
 CANDIDATE_PAGE = 2000
 REFRESH_SECONDS = 5.0  # how often searches look for embeddings another process added
@@ -403,12 +404,14 @@ class SearchService:
         vector = self._query_vector(query)
         if vector is None:
             return []
-        fetch = k * 5 if query.has_filters or query.required else k
-        hits = self._neighbours(vector, fetch)
-        if not hits:
-            return []
-        kept = self.store.filter_keys([key for key, _ in hits], query)
-        return [(key, score) for key, score in hits if key in kept][:k]
+        fetch = k * 2 if query.has_filters or query.required else k
+        while True:  # wider while filters (or hidden papers) leave fewer than k
+            hits = self._neighbours(vector, fetch)
+            kept = self.store.filter_keys([key for key, _ in hits], query)
+            found = [(key, score) for key, score in hits if key in kept]
+            if len(found) >= k or len(hits) < fetch or fetch >= k * DENSE_WIDENING:
+                return found[:k]
+            fetch *= 4
 
     def _query_vector(self, query: Query) -> np.ndarray | None:
         """The query's embedding; None (keyword-only) when nothing is embedded or no model."""

@@ -1,5 +1,5 @@
-"""The embedded default: one SQLite file in WAL mode; BM25 ranking by tantivy beside it, FTS5 for
-text filters (author names, phrases and exclusions on candidates from elsewhere)."""
+"""The embedded default: one SQLite file in WAL mode; BM25 ranking and the text filters of
+candidates by tantivy beside it, FTS5 for listings without words and multi-word author names."""
 
 from __future__ import annotations
 

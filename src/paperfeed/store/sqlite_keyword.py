@@ -1,5 +1,6 @@
-"""Search filters on SQLite: FTS5 MATCH expressions for author names, required phrases and
-exclusions (ranking is tantivy's, see tantivy_keyword.py).
+"""Search filters on SQLite as FTS5 MATCH expressions: author names, required phrases and
+exclusions of listings without words, and whether a name's words belong to one author (ranking
+and the filters of ranked or nearest candidates are tantivy's, see tantivy_keyword.py).
 
 Every user word goes into the MATCH as a quoted FTS string, so FTS syntax typed by a user is
 plain text here; the tokenizer (porter, unicode61, diacritics removed) splits hyphenated words
