@@ -53,3 +53,20 @@ def test_minilm_similar_texts_score_higher(minilm: MiniLMEmbedder) -> None:
     sims = docs @ query
     assert docs[0] @ docs[1] > docs[0] @ docs[2]
     assert min(sims[0], sims[1]) > sims[2]
+
+
+def test_a_repeated_query_is_embedded_once(
+    minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = minilm.embed_query("speculative decoding for large language models")
+    encoded: list[list[str]] = []
+    encode = minilm._encode
+    monkeypatch.setattr(minilm, "_encode", lambda texts: encoded.append(texts) or encode(texts))
+    again = minilm.embed_query("speculative decoding for large language models")
+    again[:] = 0.0  # callers get their own copy
+    assert encoded == []
+    np.testing.assert_array_equal(
+        minilm.embed_query("speculative decoding for large language models"), first
+    )
+    minilm.embed_query("a query not seen before")
+    assert encoded == [["a query not seen before"]]
