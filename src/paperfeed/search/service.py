@@ -38,6 +38,7 @@ DENSE_DEPTH = 200  # dense candidates fused (more are fetched when filters drop 
 SORTED_DEPTH = 1000  # keyword matches re-sorted for sort=date|upvotes
 SORTED_DENSE = 50  # dense neighbours added to that set
 DENSE_WIDENING = 8  # at most k x this many neighbours are fetched to find k passing the filters
+DENSE_ENOUGH = 0.25  # ...and no more once k x this many pass (ranks beyond add little to fusion)
 EMBED_BATCH = 64
 CANDIDATE_PAGE = 2000
 REFRESH_SECONDS = 5.0  # how often searches look for embeddings another process added
@@ -405,12 +406,16 @@ class SearchService:
         if vector is None:
             return []
         fetch = k * 2 if query.has_filters or query.required else k
-        while True:  # wider while filters (or hidden papers) leave fewer than k
+        found: dict[int, float] = {}
+        checked: set[int] = set()
+        while True:  # wider while filters leave too few; each neighbour is checked once
             hits = self._neighbours(vector, fetch)
-            kept = self.store.filter_keys([key for key, _ in hits], query)
-            found = [(key, score) for key, score in hits if key in kept]
-            if len(found) >= k or len(hits) < fetch or fetch >= k * DENSE_WIDENING:
-                return found[:k]
+            fresh = [(key, score) for key, score in hits if key not in checked]
+            kept = self.store.filter_keys([key for key, _ in fresh], query)
+            found.update((key, score) for key, score in fresh if key in kept)
+            checked.update(key for key, _ in fresh)
+            if len(found) >= k * DENSE_ENOUGH or len(hits) < fetch or fetch >= k * DENSE_WIDENING:
+                return sorted(found.items(), key=lambda hit: -hit[1])[:k]
             fetch *= 4
 
     def _query_vector(self, query: Query) -> np.ndarray | None:
