@@ -346,9 +346,8 @@ class SearchService:
             keys, total = self.store.list_keys(query, query.limit, query.offset)
             hits = [SearchHit(p, 0.0) for p in self.store.papers_by_keys(keys)]
             return SearchResults(hits, total, query.message, query)
-        pinned_job = self._side_by_side.submit(self._exact_title, query)
         ranked = self._rank(query, mode)
-        pinned = pinned_job.result()
+        pinned = self._exact_title(query)
         if pinned is not None:
             top = ranked[0][1] + 1.0 if ranked else 1.0
             ranked = [(pinned, top, None, None)] + [r for r in ranked if r[0] != pinned]
