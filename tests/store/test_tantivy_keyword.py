@@ -46,6 +46,10 @@ def documents(store: SqliteStore) -> int:
     return sum(shard.searcher().num_docs for shard in store.ranking.shards)
 
 
+def segments(store: SqliteStore) -> int:
+    return sum(shard.searcher().num_segments for shard in store.ranking.shards)
+
+
 def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> None:
     assert ids(store, "gradient") == ["2401.00001"]
     store.upsert_papers([paper(1, "Stochastic optimisation with momentum").replace(version=2)])
@@ -175,3 +179,18 @@ def test_shards_score_as_one_index_would(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(tantivy_keyword, "SHARDS", 1)
     assert sharded == scores("single.db")
     assert len(sharded) == 5
+
+
+def test_a_large_catch_up_commits_in_bulk(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tantivy_keyword, "BULK_FROM", 2)
+    monkeypatch.setattr(tantivy_keyword, "BATCH", 1)  # one page a paper, one commit for all
+    store.upsert_papers([paper(n, f"Sparse attention kernels, part {n}") for n in range(4, 7)])
+    before = segments(store)
+    assert store.ranking.sync() == 3
+    assert segments(store) <= before + SHARDS  # one new segment a shard
+    assert len(ids(store, "sparse attention")) == 3
+    assert documents(store) == 6
+    marker = json.loads((store.ranking.path / MARKER).read_text())
+    assert marker["through"] == max(store.paper_keys(["2401.00006"]).values())
