@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from paperfeed.cli import main
+from paperfeed.store.tantivy_keyword import MARKER
 from tests.conftest import DATA
 
 Run = Callable[..., Result]
@@ -58,3 +60,20 @@ def test_index_then_similar_then_rebuild(run: Run) -> None:
     assert "rebuilt the vector index" in rebuilt and "rebuilt the keyword index" in rebuilt
     again = json.loads(run("search", "--json", "--limit", "1", "binary periodic").stdout)["hits"]
     assert again[0]["id"] == found[0]["id"]
+
+
+@pytest.mark.backends("sqlite")
+def test_serve_catches_up_the_keyword_index_before_serving(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    base = ["--data-dir", str(tmp_path)]
+    CliRunner().invoke(main, [*base, "ingest", "jsonl", str(DATA / "seed_papers.jsonl")])
+    keywords = tmp_path / "paperfeed.db.keywords"
+    shutil.rmtree(keywords)  # as if an upgrade had dropped an index of an older format
+    served: list[bool] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: served.append((keywords / MARKER).exists()))
+    result = CliRunner().invoke(main, [*base, "serve", "--no-index"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert served == [True]

@@ -7,6 +7,7 @@ import logging
 import click
 
 from paperfeed.cli.context import console, pass_feed
+from paperfeed.cli.ingest import catch_up_keyword_index
 from paperfeed.core import PaperFeed
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def serve(feed: PaperFeed, host: str, port: int, no_index: bool, access_log: boo
     from paperfeed.digest.service import start_scheduler
     from paperfeed.web.app import create_app
 
+    catch_up_keyword_index(feed)  # e.g. rebuilt after an upgrade: now, not in a request
     app = create_app(feed)
     if not no_index:
         feed.search_service.index_in_background(every=REINDEX_SECONDS)
