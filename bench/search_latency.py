@@ -9,9 +9,9 @@ CSFCube texts), otherwise a real vector picked by the text's hash plus small Gau
 (cosine about 0.9 to it) - the model is not run on the corpus, so build times are the store,
 embedding-table and ANN costs only. Queries: real MiniLM embeddings of CACM and known-item
 queries (long: 10-31 words); their model time is reported separately (query_embed_ms), and
-hybrid_end_to_end_ms times hybrid search with the model embedding each query (while tantivy
-ranks; one pass, as the embedder remembers recent queries). short_*: the same for 20
-search-box queries of 1-4 words (without end to end).
+hybrid_end_to_end_ms times hybrid search with the model embedding each query (one pass, as
+the embedder remembers recent queries). short_*: the same for 20 search-box queries of 1-4
+words (without end to end).
 
 Each size runs in its own process (peak RSS is per size). Everything goes through PaperFeed.ingest
 and SearchService (index(), search(mode=...)), on SQLite in a temporary directory.
@@ -297,7 +297,7 @@ def time_queries(
     out["query_embed_ms"] = summary(embed_ms)
     embedder = service.embedder
     assert isinstance(embedder, ReusedVectors)
-    embedder.live = True  # the model embeds each query while tantivy ranks
+    embedder.live = True  # the model embeds each query, as in a real search
     end_to_end = []
     for text in queries:  # once each: a query seen before is remembered by the embedder
         started = time.perf_counter()

@@ -230,9 +230,7 @@ class PostgresStore(SqlStore):
         with self.engine.connect() as conn:
             return postgres_keyword.keyword_search(conn, query, limit, self._frequencies)
 
-    def text_filter_conditions(
-        self, query: Query, *, per_row: bool = False
-    ) -> list[sa.ColumnElement[bool]]:
+    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
         return postgres_keyword.filter_conditions(query, text_constraints=True)
 
     # -- embeddings and nearest neighbours ---------------------------------------------------

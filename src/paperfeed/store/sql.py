@@ -424,17 +424,14 @@ class SqlStore(SubscriptionStoreMixin):
         """Keys of visible papers matching the query's words, best first, with their scores."""
         raise NotImplementedError
 
-    def text_filter_conditions(
-        self, query: Query, *, per_row: bool = False
-    ) -> list[sa.ColumnElement[bool]]:
+    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
         """WHERE conditions on `papers` for the query's filters, required phrases and exclusions
-        (hidden papers never pass); backends implement them with their full-text search.
-        `per_row`: they will test a few given papers, not filter a whole listing."""
+        (hidden papers never pass); backends implement them with their full-text search."""
         raise NotImplementedError
 
     def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
         """The `keys` passing the query's filters, required phrases and exclusions (not hidden)."""
-        return self._keys_where(keys, self.text_filter_conditions(query, per_row=True))
+        return self._keys_where(keys, self.text_filter_conditions(query))
 
     def _keys_where(
         self, keys: Sequence[int], conditions: list[sa.ColumnElement[bool]]

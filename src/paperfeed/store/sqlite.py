@@ -87,11 +87,12 @@ class SqliteStore(SqlStore):
     @classmethod
     def open(cls, url: str) -> SqliteStore:
         path = url.removeprefix("sqlite:///")
-        in_file = bool(path) and path != ":memory:" and not path.startswith("file:")
+        in_memory = not path or path == ":memory:"
+        in_file = not in_memory and not path.startswith("file:")
         if in_file:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One shared connection for an in-memory database: each thread would get an empty one.
-        pool = {} if in_file or path.startswith("file:") else {"poolclass": sa.pool.StaticPool}
+        pool = {"poolclass": sa.pool.StaticPool} if in_memory else {}
         engine = sa.create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **pool
         )
@@ -204,10 +205,8 @@ class SqliteStore(SqlStore):
         conditions = sqlite_keyword.filter_conditions(Query(raw="", authors=names), per_row=True)
         return self._keys_where(kept, conditions)
 
-    def text_filter_conditions(
-        self, query: Query, *, per_row: bool = False
-    ) -> list[sa.ColumnElement[bool]]:
-        return sqlite_keyword.filter_conditions(query, text_constraints=True, per_row=per_row)
+    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
+        return sqlite_keyword.filter_conditions(query, text_constraints=True)
 
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:

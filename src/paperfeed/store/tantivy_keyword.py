@@ -212,7 +212,7 @@ class TantivyKeywordIndex:
             try:
                 for shard in self.shards:
                     writers.append(shard.writer(heap_size=heap, num_threads=1))
-                done = self._sync(writers, on_progress, rebuild, commit_every)
+                done = self._sync(writers, marker, on_progress, rebuild, commit_every)
                 for writer in writers:
                     writer.wait_merging_threads()  # merge small segments now; frees the writer
             except ValueError as error:
@@ -229,11 +229,11 @@ class TantivyKeywordIndex:
     def _sync(
         self,
         writers: list[tantivy.IndexWriter],
+        marker: dict[str, int] | None,
         on_progress: Callable[[int], None] | None,
         rebuild: bool,
         commit_every: int,
     ) -> int:
-        marker = self._marker()
         if rebuild or marker is None or self._behind_store_reset(marker):
             for writer in writers:
                 writer.delete_all_documents()
