@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.files import paper_from_dict
-from paperfeed.ingest.normalize import InvalidRecord, clean_text
+from paperfeed.ingest.normalize import clean_text
 from paperfeed.models import Paper
 from paperfeed.search.embed import Embedder, document_text
 

@@ -38,9 +38,8 @@ from common import RESULTS, CachedEmbedder, arxiv_papers, paper_text, write_json
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.digest.compose import DEFAULT_OPTIONS, Composer, load_candidates
-from paperfeed.digest.models import ACTIVE, Preferences, Subscriber
 from paperfeed.digest.render import Renderer
-from paperfeed.models import Paper, Submission
+from paperfeed.models import ACTIVE, Paper, Preferences, Submission, Subscriber
 from paperfeed.search.embed import load_embedder
 
 log = logging.getLogger("bench.digest")
@@ -146,9 +145,9 @@ def main() -> None:
         PaperFeed(Settings(data_dir=Path(tmp), secret_key="bench")) as feed,
     ):
         store = feed.store
-        store.upsert_papers(day)
+        store.papers.upsert_papers(day)
         submitted = dt.datetime.combine(DAY, dt.time(6), dt.UTC)
-        store.save_submissions(
+        store.community.save_submissions(
             Submission(
                 p.id,
                 DAY,
@@ -160,9 +159,9 @@ def main() -> None:
         )
         users = []
         for u in range(args.users):
-            user = store.create_user(f"user{u}", None)
+            user = store.community.create_user(f"user{u}", None)
             for paper in rng.sample(day, 3):
-                store.add_vote(paper.id, user.id)
+                store.community.add_vote(paper.id, user.id)
             users.append(user.id)
         subscribers = make_subscribers(args.subscribers, queries, day, before, users, rng)
         renderer = Renderer(

@@ -58,7 +58,7 @@ def run(path: Path, with_keyword_index: bool) -> dict[str, object]:
             "file": str(path),
             "file_mb": round(path.stat().st_size / 1e6, 1),
             "records_read": report.read,
-            "papers": feed.store.count_papers(),
+            "papers": feed.store.papers.count_papers(),
             "skipped": len(report.skipped),
             "import_seconds": round(import_seconds, 1),
             "records_per_second": round(report.read / import_seconds),
@@ -73,7 +73,7 @@ def run(path: Path, with_keyword_index: bool) -> dict[str, object]:
         }
         if with_keyword_index:
             started = time.perf_counter()
-            indexed = feed.store.catch_up_keyword_index()
+            indexed = feed.store.papers.catch_up_keyword_index()
             seconds = time.perf_counter() - started
             result["keyword_index_seconds"] = round(seconds, 1)
             result["keyword_index_papers_per_second"] = round(indexed / seconds)

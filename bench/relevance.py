@@ -52,9 +52,9 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper
+from paperfeed.query import STOPWORDS, Query
 from paperfeed.search import hybrid
 from paperfeed.search.embed import load_embedder
-from paperfeed.search.query import STOPWORDS, Query
 from paperfeed.search.service import SearchService
 from paperfeed.store import tantivy_keyword
 
@@ -166,7 +166,7 @@ def csf_keyword(service: SearchService, paper: Paper, pool_keys: Sequence[int]) 
     """Pool keys by BM25 (collection statistics) of the paper's title + abstract words."""
     terms = text_terms(f"{paper.title} {paper.abstract}")
     query = Query(raw=paper.title, terms=terms)
-    scored = service.store.keyword_search(query, limit=100_000)
+    scored = service.store.papers.keyword_search(query, limit=100_000)
     pool = set(pool_keys)
     ranked = [key for key, _ in scored if key in pool]
     seen = set(ranked)
@@ -198,7 +198,7 @@ def csf_ndcg20(ranked: Sequence[int], grades: dict[int, int]) -> float:
 def run_csfcube(embedder_name: str, fusion: tuple[float, float]) -> dict:
     data = load_csfcube()
     with corpus("csfcube", data.papers.values(), embedder_name) as c:
-        key_of = c.service.store.paper_keys([p.id for p in data.papers.values()])
+        key_of = c.service.store.papers.paper_keys([p.id for p in data.papers.values()])
         pid_key = {pid: key_of[p.id] for pid, p in data.papers.items()}
         vectors_by_id = c.service.vectors_for(list(key_of))
         vectors = {key_of[pid]: v for pid, v in vectors_by_id.items()}
@@ -289,7 +289,7 @@ class TuneSet:
 
 
 def keys_of(service: SearchService, papers: Sequence[Paper]) -> list[int]:
-    found = service.store.paper_keys([p.id for p in papers])
+    found = service.store.papers.paper_keys([p.id for p in papers])
     return [found[p.id] for p in papers]
 
 
@@ -349,7 +349,7 @@ def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> li
 def cacm_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, TuneSet]:
     cacm = load_cacm()
     c = stack.enter_context(corpus("cacm", cacm.papers, embedder_name))
-    keys = c.service.store.paper_keys(list(cacm.doc_of))
+    keys = c.service.store.papers.paper_keys(list(cacm.doc_of))
     doc_by_key = {key: cacm.doc_of[pid] for pid, key in keys.items()}
     qids = list(cacm.queries)
 
@@ -372,7 +372,7 @@ def known_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService,
     for paper in papers:
         ids_by_title.setdefault(title_key(paper.title), []).append(paper.id)
     targets = [
-        set(c.service.store.paper_keys(ids_by_title.get(title_key(i["title"]), [])).values())
+        set(c.service.store.papers.paper_keys(ids_by_title.get(title_key(i["title"]), [])).values())
         for i in items
     ]
 

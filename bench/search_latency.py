@@ -62,8 +62,8 @@ from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.normalize import local_id
 from paperfeed.models import Paper
+from paperfeed.query import parse_query
 from paperfeed.search.embed import Embedder, load_embedder
-from paperfeed.search.query import parse_query
 from paperfeed.search.service import SearchService
 
 log = logging.getLogger("bench.latency")
@@ -223,10 +223,10 @@ def measure(
         ):
             settings = feed.settings
             built = tmp / "built.json"
-            if built.exists() and feed.store.count_papers():  # kept and complete
+            if built.exists() and feed.store.papers.count_papers():  # kept and complete
                 result.update(json.loads(built.read_text()))
                 started = time.perf_counter()  # papers new to the keyword index (a new engine)
-                result["keyword_catch_up"] = feed.store.catch_up_keyword_index()
+                result["keyword_catch_up"] = feed.store.papers.catch_up_keyword_index()
                 result["keyword_catch_up_s"] = round(time.perf_counter() - started, 1)
                 service = SearchService(feed.store, settings, embedder=vectors)
                 service.sync()

@@ -51,11 +51,11 @@ def prepare_store(data_dir: Path, database_url: str | None = None) -> str:
     """Load the HF daily items once (re-runs reuse the store); returns the latest feed day."""
     settings = Settings(data_dir=data_dir, secret_key="bench", database_url=database_url)
     with PaperFeed(settings) as feed:
-        if feed.store.latest_day() is None:
+        if feed.store.community.latest_day() is None:
             started = time.perf_counter()
             report = feed.ingest(read_hf_daily(HF_ITEMS))
             log.info("loaded %s in %.1f s", report.summary(), time.perf_counter() - started)
-        latest = feed.store.latest_day()
+        latest = feed.store.community.latest_day()
         assert latest is not None, "no submissions loaded"
         return latest.isoformat()
 

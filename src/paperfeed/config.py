@@ -1,44 +1,52 @@
 """One Settings object, read from the environment (``PAPERFEED_*``) and overridden by CLI flags.
 
-This is the only module that reads ``os.environ``.
+This is the only module that reads ``os.environ``. Each field of `Settings` is read from
+``PAPERFEED_<FIELD>`` and each field of `SmtpSettings` from ``PAPERFEED_SMTP_<FIELD>``, converted
+by the field's declared type; ``metadata={"env": ...}`` names a variable that differs from that.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+import types
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from paperfeed.errors import Invalid
 
 ENV_PREFIX = "PAPERFEED_"
 
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
-    host: str | None = None
-    port: int = 587
+    host: str | None = None  # SMTP server; unset: e-mails go to .eml files in <data_dir>/outbox
+    port: int = 587  # SMTP server port
     security: str = "starttls"  # "starttls", "ssl" or "none"
-    username: str | None = None
-    password: str | None = None
-    sender: str = "paperfeed <papers@localhost>"
+    username: str | None = field(default=None, metadata={"env": "SMTP_USER"})  # SMTP login
+    password: str | None = None  # SMTP password
+    sender: str = "paperfeed <papers@localhost>"  # From: address of digest e-mails
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path = Path("data")
+    data_dir: Path = Path("data")  # database, search index, secret key and outbox live here
     database_url: str | None = None  # default: sqlite:///<data_dir>/paperfeed.db
     base_url: str = "http://127.0.0.1:8000"  # public address, used in e-mails and feeds
     secret_key: str | None = None  # default: generated once into <data_dir>/secret.key
-    embedder: str = "minilm"
-    trending_gravity: float = 1.8
-    trending_window_days: int = 7
+    embedder: str = "minilm"  # semantic search embedder: "minilm" (256 tokens) or "minilm-128"
+    trending_gravity: float = 1.8  # trending exponent: how fast older papers sink
+    trending_window_days: int = 7  # trending ranks papers of the last this many days
     digest_hour: int | None = None  # hour (UTC) at which `serve` sends the daily digest itself
     digest_max_failures: int = 3  # permanent failures in a row before an address is dropped
     digest_retry_attempts: int = 3  # tries per message on temporary (4xx) SMTP failures
     digest_retry_delay: float = 5.0  # seconds before the first retry; doubles each time
-    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    # Nested: its fields come from PAPERFEED_SMTP_*, not from one variable.
+    smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata={"env": None})
     arxiv_delay: float = 3.0  # seconds between arXiv requests, as arXiv asks
-    hf_endpoint: str = "https://huggingface.co"
+    hf_endpoint: str = "https://huggingface.co"  # Hugging Face Hub address (daily papers API)
     shared_dir: Path | None = None  # a checkout's ../shared: real sample data for `bootstrap`
 
     @property
@@ -66,45 +74,79 @@ class Settings:
         return path.read_text().strip()
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        kept: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **kept)
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(ENV_PREFIX + name)
-    return value if value not in (None, "") else None
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
-def _int(name: str) -> int | None:
-    value = _env(name)
-    return int(value) if value is not None else None
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+# Declared type -> (parser, what the variable must hold, for error messages).
+_PARSERS: dict[type, tuple[Any, str]] = {
+    str: (str, "text"),
+    int: (int, "a whole number"),
+    float: (_finite, "a number"),
+    Path: (Path, "a path"),
+    bool: (_bool, "true or false (1/0, yes/no, on/off)"),
+}
+
+
+def _env_fields(cls: type[Any], prefix: str) -> list[tuple[str, Field[Any], type]]:
+    """(variable, field, declared type without ``| None``) for each field of cls read from env."""
+    hints = get_type_hints(cls)
+    out: list[tuple[str, Field[Any], type]] = []
+    for f in fields(cls):
+        env = f.metadata.get("env", prefix + f.name.upper())
+        if env is None:  # not read from one variable (e.g. nested settings)
+            continue
+        hint = hints[f.name]
+        if get_origin(hint) is types.UnionType:
+            (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        if hint not in _PARSERS:
+            raise TypeError(f"{cls.__name__}.{f.name}: no parser for {hint!r}; add one or env=None")
+        out.append((ENV_PREFIX + env, f, hint))
+    return out
+
+
+def env_variables() -> dict[str, str]:
+    """Every environment variable the loader reads, keyed by field (``smtp.host`` for nested)."""
+    names = {f.name: var for var, f, _ in _env_fields(Settings, "")}
+    names |= {f"smtp.{f.name}": var for var, f, _ in _env_fields(SmtpSettings, "SMTP_")}
+    return names
+
+
+def _from_env(cls: type[Any], prefix: str) -> dict[str, Any]:
+    """Keyword arguments for cls from the variables that are set and non-empty."""
+    values: dict[str, Any] = {}
+    for var, f, hint in _env_fields(cls, prefix):
+        text = os.environ.get(var, "")
+        if not text.strip():
+            continue
+        parse, expects = _PARSERS[hint]
+        try:
+            values[f.name] = parse(text.strip() if hint is not str else text)
+        except ValueError:
+            raise Invalid(f"{var} must be {expects}, got {text!r}") from None
+    return values
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from ``PAPERFEED_*`` environment variables, then explicit overrides (CLI flags)."""
-    defaults = Settings()
-    smtp = SmtpSettings(
-        host=_env("SMTP_HOST"),
-        port=_int("SMTP_PORT") or 587,
-        security=_env("SMTP_SECURITY") or "starttls",
-        username=_env("SMTP_USER"),
-        password=_env("SMTP_PASSWORD"),
-        sender=_env("SMTP_SENDER") or defaults.smtp.sender,
-    )
-    settings = Settings(
-        data_dir=Path(_env("DATA_DIR") or "data"),
-        database_url=_env("DATABASE_URL"),
-        base_url=(_env("BASE_URL") or defaults.base_url).rstrip("/"),
-        secret_key=_env("SECRET_KEY"),
-        embedder=_env("EMBEDDER") or defaults.embedder,
-        trending_gravity=float(_env("TRENDING_GRAVITY") or defaults.trending_gravity),
-        trending_window_days=_int("TRENDING_WINDOW_DAYS") or defaults.trending_window_days,
-        digest_hour=_int("DIGEST_HOUR"),
-        digest_max_failures=_int("DIGEST_MAX_FAILURES") or defaults.digest_max_failures,
-        digest_retry_attempts=_int("DIGEST_RETRY_ATTEMPTS") or defaults.digest_retry_attempts,
-        digest_retry_delay=float(_env("DIGEST_RETRY_DELAY") or defaults.digest_retry_delay),
-        smtp=smtp,
-        arxiv_delay=float(_env("ARXIV_DELAY") or defaults.arxiv_delay),
-        hf_endpoint=_env("HF_ENDPOINT") or defaults.hf_endpoint,
-        shared_dir=Path(shared) if (shared := _env("SHARED_DIR")) else None,
-    )
+    values = _from_env(Settings, "")
+    if "base_url" in values:
+        values["base_url"] = values["base_url"].rstrip("/")
+    settings = Settings(**values, smtp=SmtpSettings(**_from_env(SmtpSettings, "SMTP_")))
     return settings.with_overrides(**overrides)

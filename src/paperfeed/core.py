@@ -13,7 +13,7 @@ from paperfeed.ingest.runner import ProgressCallback, run_ingest
 from paperfeed.store import SqlStore, open_store
 
 if TYPE_CHECKING:
-    from paperfeed.digest.service import DigestService
+    from paperfeed.digest.digests import DigestService
     from paperfeed.models import Paper
     from paperfeed.search.service import SearchResults, SearchService
 
@@ -56,7 +56,7 @@ class PaperFeed:
         """
         report = run_ingest(self.store, source, on_progress=on_progress)
         if index_keywords:
-            self.store.catch_up_keyword_index()
+            self.store.papers.catch_up_keyword_index()
         return report
 
     def saved_position(self, key: str) -> str | None:
@@ -110,7 +110,7 @@ class PaperFeed:
     @cached_property
     def digest(self) -> DigestService:
         """Subscriptions and the e-mail digest (see paperfeed.digest.service)."""
-        from paperfeed.digest.service import DigestService
+        from paperfeed.digest.digests import DigestService
 
         return DigestService(self)
 

@@ -35,3 +35,7 @@ class Unavailable(PaperfeedError):
     """An outside service (arXiv, SMTP) could not be reached."""
 
     status_code = 503
+
+
+class InvalidRecord(ValueError):
+    """A record that cannot become a Paper; its message is the reason shown to the operator."""

@@ -1,10 +1,15 @@
-"""Plain records that move between ingest, store, search and the web: no I/O here."""
+"""Plain records that move between the layers: papers, submissions, users, and the digest's
+subscribers, preferences and outbox rows. No I/O here."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from paperfeed.errors import Invalid
 
 
 @dataclass(slots=True)
@@ -89,3 +94,126 @@ class SkippedRecord:
 
     location: str  # e.g. "file.jsonl:17" or "https://...#record 3"
     reason: str
+
+
+# -- e-mail digests ---------------------------------------------------------------------------
+
+FREQUENCIES = ("daily", "weekly")
+MAX_PAPERS = 50
+MAX_SEARCHES = 10
+MAX_AUTHORS = 50
+MAX_CATEGORIES = 30
+MAX_TEXT = 200
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+
+# Subscriber statuses.
+PENDING = "pending"  # waiting for the confirmation link to be followed
+ACTIVE = "active"
+UNSUBSCRIBED = "unsubscribed"
+BOUNCED = "bounced"  # too many permanent delivery failures: no more digests
+
+# Outbox statuses.
+OUTBOX_PENDING = "pending"  # planned, or a temporary failure to retry on the next run
+OUTBOX_SENDING = "sending"  # claimed: handed (or about to be handed) to the mail server
+OUTBOX_SENT = "sent"
+OUTBOX_FAILED = "failed"  # refused permanently (5xx)
+OUTBOX_SKIPPED = "skipped"  # nothing new to send that day, or the subscriber left
+OUTBOX_STATUSES = (OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_SKIPPED)
+
+
+def _texts(values: Any, limit: int, what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = values.splitlines()
+    cleaned: list[str] = []
+    for value in values or ():
+        text = " ".join(str(value).split())
+        if not text or text.casefold() in {c.casefold() for c in cleaned}:
+            continue
+        if len(text) > MAX_TEXT:
+            raise Invalid(f"{what} entries must be at most {MAX_TEXT} characters")
+        cleaned.append(text)
+    if len(cleaned) > limit:
+        raise Invalid(f"at most {limit} {what}")
+    return tuple(cleaned)
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """What a subscriber wants in their digest."""
+
+    frequency: str = "daily"  # "daily", or "weekly" (sent with the digest of each Sunday)
+    max_papers: int = 10
+    categories: tuple[str, ...] = ()  # e.g. "cs.CL" or a whole archive "cs"; empty = all
+    searches: tuple[str, ...] = ()  # saved searches, matched by meaning
+    authors: tuple[str, ...] = ()  # followed authors, matched on names
+    like_upvoted: bool = True  # papers like the ones the linked account upvoted
+
+    def __post_init__(self) -> None:
+        if self.frequency not in FREQUENCIES:
+            raise Invalid(f"frequency must be one of {', '.join(FREQUENCIES)}")
+        if not 1 <= self.max_papers <= MAX_PAPERS:
+            raise Invalid(f"the number of papers must be between 1 and {MAX_PAPERS}")
+        for category in self.categories:
+            if not _CATEGORY.match(category):
+                raise Invalid(f"{category!r} is not an arXiv category (like cs.CL or cs)")
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        frequency: str = "daily",
+        max_papers: int | str = 10,
+        categories: Any = (),
+        searches: Any = (),
+        authors: Any = (),
+        like_upvoted: bool = True,
+    ) -> Preferences:
+        """Preferences from loose input (form fields, JSON): strips, de-duplicates, validates."""
+        if isinstance(categories, str):
+            categories = categories.replace(",", " ").split()
+        try:
+            count = int(max_papers)
+        except (TypeError, ValueError):
+            raise Invalid("the number of papers must be a whole number") from None
+        return cls(
+            frequency=str(frequency),
+            max_papers=count,
+            categories=_texts(categories, MAX_CATEGORIES, "categories"),
+            searches=_texts(searches, MAX_SEARCHES, "saved searches"),
+            authors=_texts(authors, MAX_AUTHORS, "followed authors"),
+            like_upvoted=bool(like_upvoted),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Preferences:
+        return cls.create(**(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    email: str
+    status: str
+    prefs: Preferences = field(default_factory=Preferences)
+    user_id: int | None = None  # the account whose upvotes feed "papers like the ones I upvoted"
+    failures: int = 0  # permanent delivery failures in a row
+    created_at: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One subscriber's digest of one date, and how far its delivery got."""
+
+    id: int
+    subscriber_id: int
+    digest_date: dt.date
+    status: str
+    attempts: int = 0
+    last_error: str | None = None
+    message_id: str | None = None
+    sent_at: dt.datetime | None = None

@@ -82,7 +82,7 @@ KNOWN = [
 @pytest.fixture
 def loaded(feed: PaperFeed) -> PaperFeed:
     feed.ingest(iter(KNOWN))
-    feed.store.set_paper_hidden("2405.00009", True)  # withdrawn by a moderator
+    feed.store.papers.set_paper_hidden("2405.00009", True)  # withdrawn by a moderator
     return feed
 
 

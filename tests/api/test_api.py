@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
-from paperfeed.feed import trending_score
+from paperfeed.listings import trending_score
 from tests.api.conftest import make_app, record
 
 DAY = "/api/daily_papers"
@@ -170,7 +170,7 @@ def test_unknown_or_hidden_paper_is_404(client: TestClient, paper_id: str) -> No
 def test_hidden_submission_keeps_the_paper_but_not_the_feed_entry(
     client: TestClient, loaded: PaperFeed
 ) -> None:
-    loaded.store.set_submission_hidden("2405.00001", True)
+    loaded.store.community.set_submission_hidden("2405.00001", True)
     assert "2405.00001" not in ids(client.get(DAY, params={"date": "2024-05-27"}))
     assert "submittedOnDailyAt" not in client.get("/api/papers/2405.00001").json()
 

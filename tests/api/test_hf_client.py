@@ -50,7 +50,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HfApi]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("hf") / "data", secret_key="test")
     with PaperFeed(settings) as feed:
         feed.ingest(iter(KNOWN))
-        feed.store.set_paper_hidden("2405.00009", True)
+        feed.store.papers.set_paper_hidden("2405.00009", True)
         with live_server(feed) as url:
             yield HfApi(endpoint=url, token=False)
 

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from paperfeed.config import Settings, SmtpSettings
 from paperfeed.core import PaperFeed
 from paperfeed.digest.compose import ComposeOptions
-from paperfeed.digest.service import DigestService
+from paperfeed.digest.digests import DigestService
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper, Submission
@@ -123,9 +123,9 @@ def day_papers(count: int = 40) -> list[Paper]:
 
 def populate(feed: PaperFeed, papers: list[Paper], day: dt.date = DAY) -> None:
     """Submit `papers` to the feed on `day`, the first ones with the most upvotes."""
-    feed.store.upsert_papers(papers)
+    feed.store.papers.upsert_papers(papers)
     start = dt.datetime.combine(day, dt.time(6), dt.UTC)
-    feed.store.save_submissions(
+    feed.store.community.save_submissions(
         Submission(
             p.id, day, start + dt.timedelta(minutes=i), "tester", imported_upvotes=len(papers) - i
         )

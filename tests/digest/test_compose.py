@@ -7,7 +7,7 @@ import datetime as dt
 from paperfeed.core import PaperFeed
 from paperfeed.digest.compose import category_allows, is_due, normalize_name
 from paperfeed.digest.deliver import FileMailer
-from paperfeed.digest.models import Preferences
+from paperfeed.models import Preferences
 from tests.digest.conftest import DAY, day_papers, make_service, populate
 
 
@@ -19,17 +19,17 @@ def test_personal_picks_carry_their_reason(feed: PaperFeed) -> None:
     papers = day_papers(40)
     populate(feed, papers)
     target = papers[25]
-    user = feed.store.create_user("reader", None, "liker@example.org")
+    user = feed.store.community.create_user("reader", None, "liker@example.org")
     liked = papers[30]
-    feed.store.add_vote(liked.id, user.id)
+    feed.store.community.add_vote(liked.id, user.id)
     service = _service(feed)
     search = " ".join(target.title.split()[:6])
-    searcher = feed.store.add_subscriber(
+    searcher = feed.store.subscriptions.add_subscriber(
         "searcher@example.org",
         Preferences.create(max_papers=10, searches=[search]),
         status="active",
     )
-    liker = feed.store.add_subscriber(
+    liker = feed.store.subscriptions.add_subscriber(
         "liker@example.org", Preferences.create(max_papers=10), user_id=user.id, status="active"
     )
 
@@ -44,7 +44,7 @@ def test_personal_picks_carry_their_reason(feed: PaperFeed) -> None:
     for digest in (by_search, by_votes):
         assert len(digest.trending) >= 3 and len(set(digest.paper_ids)) == 10
         assert all(p.kind == "trending" for p in digest.trending)
-    top_voted = max(papers, key=lambda p: feed.store.get_paper(p.id).upvotes)
+    top_voted = max(papers, key=lambda p: feed.store.papers.get_paper(p.id).upvotes)
     assert top_voted.id in by_search.paper_ids
 
 
@@ -69,15 +69,15 @@ def test_category_filter_and_no_paper_twice_across_digests(feed: PaperFeed) -> N
     for day in (DAY, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1)):
         report = service.send(day)
         assert report.failed == 0
-    for entry in feed.store.outbox(DAY) + feed.store.outbox(DAY + dt.timedelta(days=1)):
+    for entry in feed.store.subscriptions.outbox(DAY) + feed.store.subscriptions.outbox(DAY + dt.timedelta(days=1)):
         assert entry.status == "sent"
     for subscriber in (only_cl, everything):
-        ids = [pid for _, pid in feed.store.sent_papers([subscriber.id], [p.id for p in papers])]
+        ids = [pid for _, pid in feed.store.subscriptions.sent_papers([subscriber.id], [p.id for p in papers])]
         sent[subscriber.id] = ids
         assert len(ids) == len(set(ids))
     # Papers of day one still trending on day two (weekly window) are not sent again.
     [again] = service.compose(
-        DAY + dt.timedelta(days=1), [feed.store.get_subscriber(everything.id)]
+        DAY + dt.timedelta(days=1), [feed.store.subscriptions.get_subscriber(everything.id)]
     )
     assert not set(again.paper_ids) & set(sent[everything.id])
 

@@ -14,7 +14,7 @@ import pytest
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
-from paperfeed.digest.models import OUTBOX_SENT, Preferences
+from paperfeed.models import OUTBOX_SENT, Preferences
 from tests.conftest import REPO
 from tests.digest.conftest import DAY, Recorder, day_papers, populate
 
@@ -95,7 +95,7 @@ def test_sigkill_mid_run_then_rerun_delivers_each_address_once(
         assert set(copies.values()) == {1}
 
     with PaperFeed(settings) as feed:
-        entries = feed.store.outbox(DAY)
+        entries = feed.store.subscriptions.outbox(DAY)
         assert len(entries) == N and {e.status for e in entries} == {OUTBOX_SENT}
         third = feed.digest.send(DAY)  # cron runs again: nothing left to do
         assert (third.sent, third.already_done) == (0, N)

@@ -7,10 +7,9 @@ import datetime as dt
 from dataclasses import replace
 
 from paperfeed.digest.compose import Digest, Pick
-from paperfeed.digest.models import ACTIVE, Subscriber
 from paperfeed.digest.render import Renderer
 from paperfeed.digest.tokens import MANAGE
-from paperfeed.models import Paper
+from paperfeed.models import ACTIVE, Paper, Subscriber
 from tests.digest.conftest import BASE_URL, SENDER
 
 DAY = dt.date(2024, 5, 27)

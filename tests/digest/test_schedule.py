@@ -6,8 +6,8 @@ import datetime as dt
 
 from paperfeed.core import PaperFeed
 from paperfeed.digest.deliver import FileMailer
+from paperfeed.digest.digests import DailyDigestScheduler
 from paperfeed.digest.lock import sender_lock
-from paperfeed.digest.service import DailyDigestScheduler
 from tests.digest.conftest import DAY, day_papers, make_service, populate
 
 

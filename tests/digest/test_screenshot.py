@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from paperfeed.core import PaperFeed
-from paperfeed.digest.models import Preferences
-from paperfeed.models import Paper
+from paperfeed.models import Paper, Preferences
 from tests.conftest import REPO
 from tests.digest.conftest import DAY, Recorder, make_service
 

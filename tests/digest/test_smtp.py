@@ -9,8 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
-from paperfeed.digest.models import BOUNCED, OUTBOX_FAILED, OUTBOX_SENT, UNSUBSCRIBED, Preferences
-from paperfeed.models import Paper
+from paperfeed.models import BOUNCED, OUTBOX_FAILED, OUTBOX_SENT, UNSUBSCRIBED, Paper, Preferences
 from paperfeed.web.app import create_app
 from tests.digest.conftest import BASE_URL, DAY, Recorder, day_papers, make_service, populate
 
@@ -67,7 +66,7 @@ def test_digest_arrives_multipart_with_valid_links_and_headers(
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 200
-    assert smtp_feed.store.get_subscriber(subscriber.id).status == UNSUBSCRIBED
+    assert smtp_feed.store.subscriptions.get_subscriber(subscriber.id).status == UNSUBSCRIBED
 
 
 def test_tampered_tokens_are_rejected(smtp_feed: PaperFeed, smtp: tuple[Recorder, int]) -> None:
@@ -89,8 +88,8 @@ def test_tampered_tokens_are_rejected(smtp_feed: PaperFeed, smtp: tuple[Recorder
         response = client.post(f"/unsubscribe?token={bad}", data={"List-Unsubscribe": "One-Click"})
         assert response.status_code == 400, bad
         assert client.get(f"/preferences?token={bad}").status_code == 400
-    assert smtp_feed.store.get_subscriber(subscriber.id).status == "active"
-    assert smtp_feed.store.get_subscriber(other.id).status == "active"
+    assert smtp_feed.store.subscriptions.get_subscriber(subscriber.id).status == "active"
+    assert smtp_feed.store.subscriptions.get_subscriber(other.id).status == "active"
 
     assert (
         client.post(
@@ -98,8 +97,8 @@ def test_tampered_tokens_are_rejected(smtp_feed: PaperFeed, smtp: tuple[Recorder
         ).status_code
         == 200
     )
-    assert smtp_feed.store.get_subscriber(subscriber.id).status == UNSUBSCRIBED
-    assert smtp_feed.store.get_subscriber(other.id).status == "active"
+    assert smtp_feed.store.subscriptions.get_subscriber(subscriber.id).status == UNSUBSCRIBED
+    assert smtp_feed.store.subscriptions.get_subscriber(other.id).status == "active"
 
 
 def test_temporary_failure_is_retried_with_backoff(
@@ -119,7 +118,7 @@ def test_temporary_failure_is_retried_with_backoff(
     assert len(recorder.by_recipient()["busy@example.org"]) == 1
     delay = smtp_feed.settings.digest_retry_delay
     assert waits == [delay, delay * 2]
-    [entry] = smtp_feed.store.outbox(DAY)
+    [entry] = smtp_feed.store.subscriptions.outbox(DAY)
     assert entry.status == OUTBOX_SENT and entry.attempts == 1
 
 
@@ -133,7 +132,7 @@ def test_temporary_failures_past_the_retries_wait_for_the_next_run(
 
     first = service.send(DAY)
     assert (first.sent, first.deferred) == (0, 1)
-    assert "421" in (smtp_feed.store.outbox(DAY)[0].last_error or "")
+    assert "421" in (smtp_feed.store.subscriptions.outbox(DAY)[0].last_error or "")
     second = service.send(DAY)
     assert (second.sent, second.deferred) == (1, 0)
     assert len(recorder.arrivals) == 1
@@ -161,16 +160,16 @@ def test_permanent_failure_marks_failed_and_stops_after_max_failures(
 
     assert [r.failed for r in reports] == [1] * max_failures + [0]
     assert reports[max_failures - 1].bounced == 1
-    assert smtp_feed.store.get_subscriber(bad.id).status == BOUNCED
+    assert smtp_feed.store.subscriptions.get_subscriber(bad.id).status == BOUNCED
     assert all(
         e.status == OUTBOX_FAILED
-        for e in smtp_feed.store.outbox(days[0])
+        for e in smtp_feed.store.subscriptions.outbox(days[0])
         if e.subscriber_id == bad.id
     )
     assert not any(
-        e.subscriber_id == bad.id for e in smtp_feed.store.outbox(days[-1])
+        e.subscriber_id == bad.id for e in smtp_feed.store.subscriptions.outbox(days[-1])
     )  # no more tries
     assert [r.sent for r in reports] == [1] * len(days)  # the good address is unaffected
     assert len(recorder.by_recipient()["reader@example.org"]) == len(days)
     assert "nobody@example.org" not in recorder.by_recipient()
-    assert smtp_feed.store.get_subscriber(good.id).failures == 0
+    assert smtp_feed.store.subscriptions.get_subscriber(good.id).failures == 0

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
-from paperfeed.digest.models import ACTIVE, PENDING, UNSUBSCRIBED
+from paperfeed.models import ACTIVE, PENDING, UNSUBSCRIBED
 from paperfeed.web.app import create_app
 from paperfeed.web.auth import CSRF_FIELD
 
@@ -51,7 +51,7 @@ def _subscribe(client: TestClient, address: str, **fields: str) -> int:
 
 def test_double_opt_in_preferences_and_unsubscribe(feed: PaperFeed, client: TestClient) -> None:
     assert _subscribe(client, "Reader@Example.org", searches="graph neural networks\nspeech") == 200
-    subscriber = feed.store.find_subscriber("reader@example.org")
+    subscriber = feed.store.subscriptions.find_subscriber("reader@example.org")
     assert subscriber is not None and subscriber.status == PENDING
     assert subscriber.prefs.searches == ("graph neural networks", "speech")
     [confirmation] = _outbox(feed.settings)
@@ -59,13 +59,13 @@ def test_double_opt_in_preferences_and_unsubscribe(feed: PaperFeed, client: Test
     assert feed.digest.send(feed.digest.default_date()).due == 0  # not before confirming
 
     assert client.get("/" + _link(confirmation, "/subscribe/confirm")).status_code == 200
-    assert feed.store.get_subscriber(subscriber.id).status == ACTIVE
+    assert feed.store.subscriptions.get_subscriber(subscriber.id).status == ACTIVE
 
     # Subscribing again changes nothing, and only mails the owner a link to manage it.
     assert _subscribe(client, "reader@example.org", searches="something else") == 200
     again = _outbox(feed.settings)[-1]
     assert "already" in again.get_body(("plain",)).get_content()
-    assert feed.store.get_subscriber(subscriber.id).prefs.searches == (
+    assert feed.store.subscriptions.get_subscriber(subscriber.id).prefs.searches == (
         "graph neural networks",
         "speech",
     )
@@ -75,7 +75,7 @@ def test_double_opt_in_preferences_and_unsubscribe(feed: PaperFeed, client: Test
     assert "graph neural networks" in client.get(preferences).text
     form = {"token": token, "frequency": "weekly", "max_papers": "7", "categories": "cs.CL cs.LG"}
     assert client.post("/preferences", data={**form, "authors": "Ada Lovelace"}).status_code == 200
-    prefs = feed.store.get_subscriber(subscriber.id).prefs
+    prefs = feed.store.subscriptions.get_subscriber(subscriber.id).prefs
     assert (prefs.frequency, prefs.max_papers, prefs.categories) == (
         "weekly",
         7,
@@ -83,13 +83,13 @@ def test_double_opt_in_preferences_and_unsubscribe(feed: PaperFeed, client: Test
     )
     assert prefs.authors == ("Ada Lovelace",) and prefs.searches == ()
     bad = client.post("/preferences", data={**form, "max_papers": "500"})
-    assert bad.status_code == 400 and feed.store.get_subscriber(subscriber.id).prefs.max_papers == 7
+    assert bad.status_code == 400 and feed.store.subscriptions.get_subscriber(subscriber.id).prefs.max_papers == 7
 
     page = client.get(f"/unsubscribe?token={token}")  # GET only asks
     assert page.status_code == 200 and "<form" in page.text
-    assert feed.store.get_subscriber(subscriber.id).status == ACTIVE
+    assert feed.store.subscriptions.get_subscriber(subscriber.id).status == ACTIVE
     assert client.post(f"/unsubscribe?token={token}").status_code == 200
-    assert feed.store.get_subscriber(subscriber.id).status == UNSUBSCRIBED
+    assert feed.store.subscriptions.get_subscriber(subscriber.id).status == UNSUBSCRIBED
     # An old confirmation link does not bring the address back.
     assert client.get("/" + _link(confirmation, "/subscribe/confirm")).status_code == 400
 
@@ -99,5 +99,5 @@ def test_subscribe_needs_csrf_and_a_real_address(feed: PaperFeed, client: TestCl
     assert client.post("/subscribe", data={"email": "a@example.org"}).status_code == 403
     assert _subscribe(client, "not-an-address") == 400
     assert _subscribe(client, "a@example.org\r\nBcc: victim@example.org") == 400
-    assert feed.store.list_subscribers() == []
+    assert feed.store.subscriptions.list_subscribers() == []
     assert _outbox(feed.settings) == []

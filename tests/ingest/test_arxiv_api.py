@@ -8,10 +8,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.arxiv_api import UnknownPaper, fetch_ids, search
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.normalize import InvalidRecord
 from paperfeed.models import SkippedRecord
 from tests.helpers.recorded_server import RecordedServer, Reply
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.arxiv_api import UnknownPaper
 from paperfeed.ingest.base import Checkpoint, Record
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.normalize import InvalidRecord
 from paperfeed.ingest.oai_pmh import get_record, harvest, harvest_key
 from paperfeed.models import SkippedRecord
 from tests.helpers.recorded_server import RecordedServer, Reply

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from paperfeed.search.query import STOPWORDS
+from paperfeed.query import STOPWORDS
 
 
 class HashingEmbedder:

@@ -80,7 +80,7 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaperFeed]:
         )
         paperfeed.index()
         hidden = paperfeed.search("binary").hits[0].paper.id
-        paperfeed.store.set_paper_hidden(hidden, True)
+        paperfeed.store.papers.set_paper_hidden(hidden, True)
         paperfeed.__dict__["hidden_id"] = hidden
         yield paperfeed
 

@@ -44,7 +44,7 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaperFeed]:
         paperfeed.ingest(itertools.islice(read_jsonl(DATA / "seed_papers.jsonl"), 150))
         service = SearchService(paperfeed.store, settings, embedder=load_embedder("minilm-128"))
         paperfeed.__dict__["search_service"] = service
-        assert paperfeed.index() == paperfeed.store.count_papers()
+        assert paperfeed.index() == paperfeed.store.papers.count_papers()
         yield paperfeed
 
 
@@ -65,9 +65,9 @@ def test_dense_finds_papers_without_shared_words(feed: PaperFeed) -> None:
 
 
 def test_similar_with_minilm_is_on_topic(feed: PaperFeed) -> None:
-    key = feed.store.key_by_title(BIPER)
+    key = feed.store.papers.key_by_title(BIPER)
     assert key is not None
-    (biper,) = feed.store.papers_by_keys([key])
+    (biper,) = feed.store.papers.papers_by_keys([key])
     similar = feed.similar(biper.id, limit=5)
     assert biper.id not in [p.id for p in similar] and len(similar) == 5
     assert sum("binar" in p.title.lower() for p in similar) >= 3
@@ -77,5 +77,5 @@ def test_a_restart_reuses_the_saved_index(feed: PaperFeed) -> None:
     embedder = feed.search_service.embedder
     restarted = SearchService(feed.store, feed.settings, embedder=embedder)
     assert restarted.sync() == "in sync"
-    assert len(restarted.vector_index) == feed.store.count_papers()
+    assert len(restarted.vector_index) == feed.store.papers.count_papers()
     assert restarted.index() == 0

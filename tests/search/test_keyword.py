@@ -13,7 +13,7 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper
-from paperfeed.search.query import parse_query
+from paperfeed.query import parse_query
 from paperfeed.store.sqlite_keyword import author_expression, fts_string
 from tests.conftest import DATA
 
@@ -54,15 +54,15 @@ def feed(
     settings = Settings(data_dir=data_dir, database_url=module_database_url, secret_key="x")
     with PaperFeed(settings) as paperfeed:
         paperfeed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
-        paperfeed.store.upsert_papers(EXTRA)
-        paperfeed.store.catch_up_keyword_index()
+        paperfeed.store.papers.upsert_papers(EXTRA)
+        paperfeed.store.papers.catch_up_keyword_index()
         yield paperfeed
 
 
 def titles(feed: PaperFeed, text: str, **filters: object) -> list[str]:
     query = parse_query(text, **filters)  # type: ignore[arg-type]
-    keys = [key for key, _ in feed.store.keyword_search(query, 500)]
-    return [p.title for p in feed.store.papers_by_keys(keys)]
+    keys = [key for key, _ in feed.store.papers.keyword_search(query, 500)]
+    return [p.title for p in feed.store.papers.papers_by_keys(keys)]
 
 
 def test_fts_strings_neutralise_syntax() -> None:
@@ -77,8 +77,8 @@ def test_more_matching_words_rank_higher(feed: PaperFeed) -> None:
 
 
 def test_phrase_must_appear(feed: PaperFeed) -> None:
-    keys = [k for k, _ in feed.store.keyword_search(parse_query('"binary neural networks"'), 500)]
-    found = feed.store.papers_by_keys(keys)
+    keys = [k for k, _ in feed.store.papers.keyword_search(parse_query('"binary neural networks"'), 500)]
+    found = feed.store.papers.papers_by_keys(keys)
     assert found
     assert all("binary neural network" in f"{p.title} {p.abstract}".lower() for p in found)
     assert len(titles(feed, "binary neural networks")) > len(found)
@@ -139,23 +139,23 @@ def test_date_filters(feed: PaperFeed) -> None:
 
 
 def test_listing_without_words_sorts_by_date(feed: PaperFeed) -> None:
-    keys, total = feed.store.list_keys(parse_query("cat:cs"), 10)
-    papers = feed.store.papers_by_keys(keys)
+    keys, total = feed.store.papers.list_keys(parse_query("cat:cs"), 10)
+    papers = feed.store.papers.papers_by_keys(keys)
     assert total == 2 and [p.id for p in papers] == ["2401.00001", "2305.00002"]
-    keys, total = feed.store.list_keys(parse_query("-speech cat:cs"), 10)
+    keys, total = feed.store.papers.list_keys(parse_query("-speech cat:cs"), 10)
     assert total == 1
 
 
 def test_hidden_papers_are_never_found(feed: PaperFeed) -> None:
     assert "Gröbner bases for robot kinematics" in titles(feed, "grobner")
-    feed.store.set_paper_hidden("2202.00003", True)
+    feed.store.papers.set_paper_hidden("2202.00003", True)
     try:
         assert titles(feed, "grobner") == []
-        keys = feed.store.paper_keys(["2202.00003"])
-        assert feed.store.filter_keys(list(keys.values()), parse_query("")) == set()
+        keys = feed.store.papers.paper_keys(["2202.00003"])
+        assert feed.store.papers.filter_keys(list(keys.values()), parse_query("")) == set()
         assert feed.search("2202.00003").hits == []
     finally:
-        feed.store.set_paper_hidden("2202.00003", False)
+        feed.store.papers.set_paper_hidden("2202.00003", False)
 
 
 def test_feed_search_finds_seed_paper_by_words(feed: PaperFeed) -> None:
@@ -170,10 +170,10 @@ def test_postgres_selects_candidates_by_the_rarer_words_of_a_broad_query(
     if not module_database_url:
         pytest.skip("the tsvector ranking's cap; tantivy keeps only the top results by itself")
     query = parse_query("learning binary")
-    everything = feed.store.keyword_search(query, 500)
+    everything = feed.store.papers.keyword_search(query, 500)
     monkeypatch.setattr("paperfeed.store.postgres_keyword.MATCHED_ROWS_CAP", 20)
-    selected = feed.store.keyword_search(query, 500)
+    selected = feed.store.papers.keyword_search(query, 500)
     assert 0 < len(selected) < len(everything)
-    for paper in feed.store.papers_by_keys([key for key, _ in selected]):
+    for paper in feed.store.papers.papers_by_keys([key for key, _ in selected]):
         assert "binar" in f"{paper.title} {paper.abstract}".lower()
     assert selected[0][0] == everything[0][0]  # papers with both words still rank first

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from paperfeed.search.query import MAX_QUERY_CHARS, MAX_TERMS, parse_query, snippet
+from paperfeed.query import MAX_QUERY_CHARS, MAX_TERMS, parse_query, snippet
 
 
 def test_words_phrases_exclusions_and_prefixes() -> None:

@@ -41,15 +41,15 @@ def snapshot(feed: PaperFeed) -> list[list[tuple[str, int | None]]]:
 
 
 def paper_id(feed: PaperFeed, title: str) -> str:
-    key = feed.store.key_by_title(title)
+    key = feed.store.papers.key_by_title(title)
     assert key is not None
-    return feed.store.papers_by_keys([key])[0].id
+    return feed.store.papers.papers_by_keys([key])[0].id
 
 
 def test_index_is_incremental(seeded: PaperFeed) -> None:
     embedder = HashingEmbedder()
     service = attach(seeded, embedder)
-    total = seeded.store.count_papers()
+    total = seeded.store.papers.count_papers()
     progress: list[int] = []
     assert seeded.index(on_progress=progress.append) == total
     assert embedder.calls == total and sum(progress) == total
@@ -58,13 +58,13 @@ def test_index_is_incremental(seeded: PaperFeed) -> None:
     assert seeded.index() == 0 and embedder.calls == total
     assert service.pending() == 0
 
-    paper = seeded.store.get_paper(paper_id(seeded, BIPER))
-    seeded.store.upsert_papers([paper.replace(comments="12 pages")])  # not in the embedded text
+    paper = seeded.store.papers.get_paper(paper_id(seeded, BIPER))
+    seeded.store.papers.upsert_papers([paper.replace(comments="12 pages")])  # not in the embedded text
     assert seeded.index() == 0
-    seeded.store.upsert_papers([paper.replace(abstract=paper.abstract + " Code is released.")])
+    seeded.store.papers.upsert_papers([paper.replace(abstract=paper.abstract + " Code is released.")])
     assert seeded.index() == 1 and embedder.calls == total + 1
 
-    seeded.store.upsert_papers([Paper(id="local:new", title="A new paper", abstract="Fresh text.")])
+    seeded.store.papers.upsert_papers([Paper(id="local:new", title="A new paper", abstract="Fresh text.")])
     assert attach(seeded, embedder).index() == 1  # also after a restart
     assert seeded.search_service.vector_count() == total + 1
 
@@ -99,7 +99,7 @@ def test_sync_repairs_a_broken_index(seeded: PaperFeed, damage: str) -> None:
         side.write_text(json.dumps({**meta, "synced_through": meta["synced_through"] + 1000}))
     restarted = attach(seeded)
     assert snapshot(seeded) == expected
-    assert restarted.vector_count() == seeded.store.count_papers()
+    assert restarted.vector_count() == seeded.store.papers.count_papers()
 
 
 @pytest.mark.backends("sqlite")  # the ANN index file; PostgreSQL searches pgvector
@@ -115,8 +115,8 @@ def test_sync_catches_up_an_index_left_behind(seeded: PaperFeed, tmp_path) -> No
         Paper(id=f"local:x{i}", title=f"Binary neural networks part {i}", abstract="Binary.")
         for i in range(5)
     ]
-    seeded.store.upsert_papers(extra)
-    seeded.store.catch_up_keyword_index()
+    seeded.store.papers.upsert_papers(extra)
+    seeded.store.papers.catch_up_keyword_index()
     assert seeded.index() == 5
     expected = snapshot(seeded)
     for file in (path, sidecar_path(path)):  # a crash before the new index was saved
@@ -136,7 +136,7 @@ def test_hidden_papers_never_shown(seeded: PaperFeed) -> None:
     seeded.index()
     biper = paper_id(seeded, BIPER)
     assert biper in [h.paper.id for h in seeded.search("binary periodic").hits]
-    seeded.store.set_paper_hidden(biper, True)
+    seeded.store.papers.set_paper_hidden(biper, True)
     assert biper not in [h.paper.id for h in seeded.search("binary periodic").hits]
     assert seeded.search(BIPER).hits[0].paper.id != biper
     assert biper not in [
@@ -156,9 +156,9 @@ def test_hidden_papers_never_shown(seeded: PaperFeed) -> None:
 def test_similar_excludes_itself_and_same_titles(seeded: PaperFeed) -> None:
     attach(seeded)
     seeded.index()
-    biper = seeded.store.get_paper(paper_id(seeded, BIPER))
+    biper = seeded.store.papers.get_paper(paper_id(seeded, BIPER))
     copy = biper.replace(id="local:copy-of-biper", abstract=biper.abstract + " (conference)")
-    seeded.store.upsert_papers([copy])
+    seeded.store.papers.upsert_papers([copy])
     seeded.index()
     similar = seeded.similar(biper.id, limit=5)
     assert len(similar) == 5
@@ -172,7 +172,7 @@ def test_similar_excludes_itself_and_same_titles(seeded: PaperFeed) -> None:
 def test_similar_embeds_a_paper_not_indexed_yet(seeded: PaperFeed) -> None:
     attach(seeded)
     seeded.index()
-    seeded.store.upsert_papers(
+    seeded.store.papers.upsert_papers(
         [Paper(id="2409.00001", title="Periodic binary neural networks", abstract="Sign to sine.")]
     )
     assert len(seeded.similar("arXiv:2409.00001v2", limit=3)) == 3
@@ -180,10 +180,10 @@ def test_similar_embeds_a_paper_not_indexed_yet(seeded: PaperFeed) -> None:
 
 def test_arxiv_id_and_exact_title_come_first(seeded: PaperFeed) -> None:
     attach(seeded)
-    seeded.store.upsert_papers(
+    seeded.store.papers.upsert_papers(
         [Paper(id="2401.01234", title="Binary periodic widgets", abstract="Widgets.")]
     )
-    seeded.store.catch_up_keyword_index()
+    seeded.store.papers.catch_up_keyword_index()
     for form in (
         "2401.01234",
         "arXiv:2401.01234v2",
@@ -216,7 +216,7 @@ def test_sorting_and_paging(seeded: PaperFeed) -> None:
 
 def test_filters_apply_to_dense_candidates(seeded: PaperFeed) -> None:
     attach(seeded)
-    seeded.store.upsert_papers(
+    seeded.store.papers.upsert_papers(
         [
             Paper(
                 id="2402.00001",
@@ -228,7 +228,7 @@ def test_filters_apply_to_dense_candidates(seeded: PaperFeed) -> None:
             )
         ]
     )
-    seeded.store.catch_up_keyword_index()
+    seeded.store.papers.catch_up_keyword_index()
     seeded.index()
     for kwargs in (
         {"category": "eess"},
@@ -255,7 +255,7 @@ def test_vectors_nearest_and_background_indexing(seeded: PaperFeed) -> None:
     service = attach(seeded)
     thread = service.index_in_background()
     thread.join(timeout=60)
-    assert not thread.is_alive() and service.vector_count() == seeded.store.count_papers()
+    assert not thread.is_alive() and service.vector_count() == seeded.store.papers.count_papers()
     biper = paper_id(seeded, BIPER)
     vectors = service.vectors_for([biper, "2401.99999"])
     assert list(vectors) == [biper]
@@ -271,11 +271,11 @@ def test_searches_see_embeddings_another_process_wrote_without_recounting(
 ) -> None:
     writer = SearchService(seeded.store, seeded.settings, embedder=HashingEmbedder())
     reader = attach(seeded)
-    papers = seeded.store.count_papers()
+    papers = seeded.store.papers.count_papers()
     writer.index()
     assert reader.vector_count() == papers
     statuses: list[str] = []
-    status = seeded.store.embedding_status
+    status = seeded.store.embeddings.embedding_status
     monkeypatch.setattr(
         seeded.store, "embedding_status", lambda model: statuses.append(model) or status(model)
     )
@@ -283,7 +283,7 @@ def test_searches_see_embeddings_another_process_wrote_without_recounting(
     reader.search("binary neural networks")
     assert statuses == []  # nothing new: one index lookup, no count over every embedding
     spiking = Paper(id="2409.99999", title="Spiking binary networks", abstract="")
-    seeded.store.upsert_papers([spiking])
+    seeded.store.papers.upsert_papers([spiking])
     writer.index()
     assert reader.search("spiking binary").hits
     assert statuses and reader.vector_count() == papers + 1

@@ -17,7 +17,7 @@ NOON = dt.datetime(2024, 5, 27, 12, tzinfo=dt.UTC)
 
 @pytest.fixture
 def store(feed) -> SqlStore:
-    feed.store.upsert_papers([make_paper("2401.00001"), make_paper("2401.00002", title="Second")])
+    feed.store.papers.upsert_papers([make_paper("2401.00001"), make_paper("2401.00002", title="Second")])
     return feed.store
 
 
@@ -25,59 +25,59 @@ def test_imported_submissions_carry_upvotes_and_update_them(store: SqlStore) -> 
     sub = Submission(
         "2401.00001", DAY, NOON, submitter="akhaliq", imported_upvotes=12, source="hf-daily"
     )
-    assert store.save_submissions([sub]) == 1
-    assert store.save_submissions([sub]) == 0
-    assert store.get_paper("2401.00001").upvotes == 12
-    store.save_submissions(
+    assert store.community.save_submissions([sub]) == 1
+    assert store.community.save_submissions([sub]) == 0
+    assert store.papers.get_paper("2401.00001").upvotes == 12
+    store.community.save_submissions(
         [Submission("2401.00001", DAY, NOON, imported_upvotes=15, source="hf-daily")]
     )
-    assert store.get_paper("2401.00001").upvotes == 15
+    assert store.papers.get_paper("2401.00001").upvotes == 15
 
 
 def test_feed_lists_a_day_by_upvotes(store: SqlStore) -> None:
-    store.save_submissions(
+    store.community.save_submissions(
         [
             Submission("2401.00001", DAY, NOON, imported_upvotes=3, source="hf-daily"),
             Submission("2401.00002", DAY, NOON, imported_upvotes=9, source="hf-daily"),
         ]
     )
-    items = store.feed(DAY, DAY)
+    items = store.community.listing(DAY, DAY)
     assert [i.paper.id for i in items] == ["2401.00002", "2401.00001"]
-    assert store.feed(DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1)) == []
-    store.set_submission_hidden("2401.00002", True)
-    assert [i.paper.id for i in store.feed(DAY, DAY)] == ["2401.00001"]
-    assert store.latest_day() == DAY
-    assert store.adjacent_days(DAY + dt.timedelta(days=3)) == (DAY, None)
+    assert store.community.listing(DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1)) == []
+    store.community.set_submission_hidden("2401.00002", True)
+    assert [i.paper.id for i in store.community.listing(DAY, DAY)] == ["2401.00001"]
+    assert store.community.latest_day() == DAY
+    assert store.community.adjacent_days(DAY + dt.timedelta(days=3)) == (DAY, None)
 
 
 def test_one_vote_per_user_per_paper(store: SqlStore) -> None:
-    user = store.create_user("ada", "hash", "ada@example.org")
-    assert store.add_vote("2401.00001", user.id) is True
-    assert store.add_vote("2401.00001", user.id) is False
-    assert store.get_paper("2401.00001").upvotes == 1
-    assert store.voted_papers(user.id) == {"2401.00001"}
-    assert store.remove_vote("2401.00001", user.id) is True
-    assert store.remove_vote("2401.00001", user.id) is False
-    assert store.get_paper("2401.00001").upvotes == 0
+    user = store.community.create_user("ada", "hash", "ada@example.org")
+    assert store.community.add_vote("2401.00001", user.id) is True
+    assert store.community.add_vote("2401.00001", user.id) is False
+    assert store.papers.get_paper("2401.00001").upvotes == 1
+    assert store.community.voted_papers(user.id) == {"2401.00001"}
+    assert store.community.remove_vote("2401.00001", user.id) is True
+    assert store.community.remove_vote("2401.00001", user.id) is False
+    assert store.papers.get_paper("2401.00001").upvotes == 0
     with pytest.raises(NotFound):
-        store.add_vote("9999.99999", user.id)
+        store.community.add_vote("9999.99999", user.id)
 
 
 def test_user_names_and_emails_are_unique(store: SqlStore) -> None:
-    store.create_user("ada", "hash", "ada@example.org")
+    store.community.create_user("ada", "hash", "ada@example.org")
     with pytest.raises(Conflict):
-        store.create_user("ada", "other")
+        store.community.create_user("ada", "other")
     with pytest.raises(Conflict):
-        store.create_user("ada2", "other", "ada@example.org")
-    assert store.get_user_by_email("ADA@example.org").username == "ada"
+        store.community.create_user("ada2", "other", "ada@example.org")
+    assert store.community.get_user_by_email("ADA@example.org").username == "ada"
 
 
 def test_a_paper_is_submitted_once(store: SqlStore) -> None:
-    store.submit(Submission("2401.00001", DAY, NOON, submitter="ada"))
+    store.community.submit(Submission("2401.00001", DAY, NOON, submitter="ada"))
     with pytest.raises(Conflict, match="already submitted"):
-        store.submit(Submission("2401.00001", DAY, NOON, submitter="bob"))
+        store.community.submit(Submission("2401.00001", DAY, NOON, submitter="bob"))
     with pytest.raises(NotFound):
-        store.submit(Submission("2409.00001", DAY, NOON, submitter="bob"))
+        store.community.submit(Submission("2409.00001", DAY, NOON, submitter="bob"))
 
 
 def test_ingest_state_round_trip(store: SqlStore) -> None:

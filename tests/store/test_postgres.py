@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from paperfeed.cli import main
-from paperfeed.digest.models import Preferences
-from paperfeed.models import Paper, Submission
-from paperfeed.search.query import parse_query
+from paperfeed.models import Paper, Preferences, Submission
+from paperfeed.query import parse_query
 from paperfeed.store.copy import CopyError, copy_store
 from paperfeed.store.postgres import POSTGRES_MIGRATIONS, PostgresStore, driver_url
 from paperfeed.store.sqlite import SqliteStore
@@ -73,21 +72,21 @@ def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatc
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    pg_store.upsert_papers([make_paper(f"2401.{i:05d}") for i in range(300)])
-    keys = pg_store.paper_keys([f"2401.{i:05d}" for i in range(300)])
+    pg_store.papers.upsert_papers([make_paper(f"2401.{i:05d}") for i in range(300)])
+    keys = pg_store.papers.paper_keys([f"2401.{i:05d}" for i in range(300)])
     ordered = [keys[f"2401.{i:05d}"] for i in range(300)]
-    pg_store.save_embeddings("m", [(k, "h", v) for k, v in zip(ordered, vectors, strict=True)])
+    pg_store.embeddings.save_embeddings("m", [(k, "h", v) for k, v in zip(ordered, vectors, strict=True)])
     expected = np.argsort(-(vectors @ vectors[0]))[:10]
 
-    exact = pg_store.nearest_keys("m", vectors[0], 10)
+    exact = pg_store.embeddings.nearest_keys("m", vectors[0], 10)
     assert [k for k, _ in exact] == [ordered[i] for i in expected]
     assert exact[0][1] == pytest.approx(1.0, abs=1e-5)
-    assert ordered[0] not in [k for k, _ in pg_store.nearest_keys("m", vectors[0], 5, {ordered[0]})]
-    assert pg_store.nearest_keys("other-model", vectors[0], 5) == []
+    assert ordered[0] not in [k for k, _ in pg_store.embeddings.nearest_keys("m", vectors[0], 5, {ordered[0]})]
+    assert pg_store.embeddings.nearest_keys("other-model", vectors[0], 5) == []
 
     monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)  # enough for an index now
-    pg_store.save_embeddings("m", [(ordered[0], "h", vectors[0])])
-    approximate = pg_store.nearest_keys("m", vectors[0], 10)
+    pg_store.embeddings.save_embeddings("m", [(ordered[0], "h", vectors[0])])
+    approximate = pg_store.embeddings.nearest_keys("m", vectors[0], 10)
     assert approximate[0][0] == ordered[0]
     assert len(set(k for k, _ in approximate) & {ordered[i] for i in expected}) >= 8
     with pg_store.engine.connect() as conn:
@@ -100,21 +99,21 @@ def test_a_first_load_builds_the_hnsw_index_once_at_the_end(
 ) -> None:
     monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)
     rng = np.random.default_rng(3)
-    pg_store.upsert_papers([make_paper(f"2402.{i:05d}") for i in range(60)])
-    keys = list(pg_store.paper_keys([f"2402.{i:05d}" for i in range(60)]).values())
+    pg_store.papers.upsert_papers([make_paper(f"2402.{i:05d}") for i in range(60)])
+    keys = list(pg_store.papers.paper_keys([f"2402.{i:05d}" for i in range(60)]).values())
 
     def index_names() -> list[str]:
         with pg_store.engine.connect() as conn:
             return conn.exec_driver_sql("SELECT indexname FROM pg_indexes").scalars().all()
 
-    with pg_store.deferred_vector_indexes():
+    with pg_store.embeddings.deferred_vector_indexes():
         for start in range(0, 60, 20):  # three batches, each past the exact-search size
             batch = [
                 (k, "h", rng.normal(size=8).astype(np.float32)) for k in keys[start : start + 20]
             ]
-            pg_store.save_embeddings("m", batch)
+            pg_store.embeddings.save_embeddings("m", batch)
             assert "ix_embeddings_hnsw_8" not in index_names()
-        assert len(pg_store.nearest_keys("m", rng.normal(size=8), 5)) == 5  # exact meanwhile
+        assert len(pg_store.embeddings.nearest_keys("m", rng.normal(size=8), 5)) == 5  # exact meanwhile
     assert "ix_embeddings_hnsw_8" in index_names()
 
 
@@ -133,23 +132,23 @@ def test_advisory_lock_admits_one_holder(pg_store: PostgresStore, empty_url: str
 
 def _filled_sqlite(tmp_path) -> SqliteStore:
     store = SqliteStore.open(f"sqlite:///{tmp_path / 'old.db'}")
-    store.upsert_papers(
+    store.papers.upsert_papers(
         [make_paper(f"2401.{i:05d}", title=f"Self-supervised paper {i}") for i in range(25)]
     )
-    store.catch_up_keyword_index()
-    store.save_submissions(
+    store.papers.catch_up_keyword_index()
+    store.community.save_submissions(
         [Submission("2401.00003", DAY, dt.datetime(2024, 5, 27, 9, tzinfo=dt.UTC), "ak", None, 4)]
     )
-    user = store.create_user("alice", "hash", "alice@example.org")
-    store.add_vote("2401.00003", user.id)
-    subscriber = store.add_subscriber("alice@example.org", Preferences(), user_id=user.id)
-    store.plan_digests(DAY, [subscriber.id])
-    entry = store.outbox(DAY)[0]
-    store.claim_digest(entry.id, "<m@x>")
-    store.mark_digest_sent(entry, ["2401.00003"])
-    keys = store.paper_keys([f"2401.{i:05d}" for i in range(25)])
+    user = store.community.create_user("alice", "hash", "alice@example.org")
+    store.community.add_vote("2401.00003", user.id)
+    subscriber = store.subscriptions.add_subscriber("alice@example.org", Preferences(), user_id=user.id)
+    store.subscriptions.plan_digests(DAY, [subscriber.id])
+    entry = store.subscriptions.outbox(DAY)[0]
+    store.subscriptions.claim_digest(entry.id, "<m@x>")
+    store.subscriptions.mark_digest_sent(entry, ["2401.00003"])
+    keys = store.papers.paper_keys([f"2401.{i:05d}" for i in range(25)])
     vectors = np.eye(25, 8, dtype=np.float32)[:, :8] + 0.01
-    store.save_embeddings("m", [(keys[f"2401.{i:05d}"], "h", vectors[i]) for i in range(25)])
+    store.embeddings.save_embeddings("m", [(keys[f"2401.{i:05d}"], "h", vectors[i]) for i in range(25)])
     store.set_state("oai:cs", "token-42")
     return store
 
@@ -165,7 +164,7 @@ def test_copy_from_sqlite_resumes_and_keeps_keys(tmp_path, pg_store: PostgresSto
 
     with pytest.raises(KeyboardInterrupt):
         copy_store(source, pg_store, batch_size=10, on_progress=interrupt)
-    assert 0 < pg_store.count_papers() < 25
+    assert 0 < pg_store.papers.count_papers() < 25
 
     report = copy_store(source, pg_store, batch_size=10)
     assert report.ok
@@ -174,27 +173,27 @@ def test_copy_from_sqlite_resumes_and_keeps_keys(tmp_path, pg_store: PostgresSto
     assert counts["embeddings"] == (25, 25) and counts["digest_sent_papers"] == (1, 1)
 
     ids = [f"2401.{i:05d}" for i in range(25)]
-    assert pg_store.paper_keys(ids) == source.paper_keys(ids)
-    assert pg_store.get_paper("2401.00003").upvotes == 5  # 4 imported + 1 vote
-    assert pg_store.voted_papers(pg_store.get_user_by_username("alice").id) == {"2401.00003"}
+    assert pg_store.papers.paper_keys(ids) == source.paper_keys(ids)
+    assert pg_store.papers.get_paper("2401.00003").upvotes == 5  # 4 imported + 1 vote
+    assert pg_store.community.voted_papers(pg_store.community.get_user_by_username("alice").id) == {"2401.00003"}
     assert pg_store.get_state("oai:cs") == "token-42"
-    assert pg_store.sent_papers([1], ["2401.00003"]) == {(1, "2401.00003")}
-    key = pg_store.paper_keys(["2401.00007"])["2401.00007"]
-    assert pg_store.nearest_keys("m", source.get_embeddings("m", [key])[key][0], 1)[0][0] == key
-    assert len(pg_store.keyword_search(parse_query("supervised"))) == 25
+    assert pg_store.subscriptions.sent_papers([1], ["2401.00003"]) == {(1, "2401.00003")}
+    key = pg_store.papers.paper_keys(["2401.00007"])["2401.00007"]
+    assert pg_store.embeddings.nearest_keys("m", source.get_embeddings("m", [key])[key][0], 1)[0][0] == key
+    assert len(pg_store.papers.keyword_search(parse_query("supervised"))) == 25
 
-    pg_store.upsert_papers([make_paper("2402.00001")])  # serial counters moved past the copy
-    assert pg_store.paper_keys(["2402.00001"])["2402.00001"] > max(
-        pg_store.paper_keys(ids).values()
+    pg_store.papers.upsert_papers([make_paper("2402.00001")])  # serial counters moved past the copy
+    assert pg_store.papers.paper_keys(["2402.00001"])["2402.00001"] > max(
+        pg_store.papers.paper_keys(ids).values()
     )
-    assert pg_store.create_user("bob", "hash").id > 1
+    assert pg_store.community.create_user("bob", "hash").id > 1
     assert copy_store(source, pg_store).copied["papers"] == 0  # a third run has nothing to do
     source.close()
 
 
 def test_copy_refuses_a_target_with_other_data(tmp_path, pg_store: PostgresStore) -> None:
     source = _filled_sqlite(tmp_path)
-    pg_store.upsert_papers([Paper(id="local:mine", title="Mine", abstract="Already here.")])
+    pg_store.papers.upsert_papers([Paper(id="local:mine", title="Mine", abstract="Already here.")])
     with pytest.raises(CopyError):
         copy_store(source, pg_store)
     source.close()
@@ -215,8 +214,8 @@ def test_migrate_command_prints_counts(tmp_path, empty_url: str) -> None:
 
 
 def test_a_vote_racing_an_identical_one_counts_once(pg_store: PostgresStore) -> None:
-    pg_store.upsert_papers([make_paper("2401.00001")])
-    user = pg_store.create_user("alice", "hash")
+    pg_store.papers.upsert_papers([make_paper("2401.00001")])
+    user = pg_store.community.create_user("alice", "hash")
     result: list[bool] = []
     with pg_store.engine.connect() as other:  # another worker, mid-transaction
         other.exec_driver_sql(
@@ -225,7 +224,7 @@ def test_a_vote_racing_an_identical_one_counts_once(pg_store: PostgresStore) -> 
         )
         other.exec_driver_sql("UPDATE papers SET upvotes = upvotes + 1")
         racer = threading.Thread(
-            target=lambda: result.append(pg_store.add_vote("2401.00001", user.id))
+            target=lambda: result.append(pg_store.community.add_vote("2401.00001", user.id))
         )
         racer.start()
         racer.join(0.5)
@@ -233,4 +232,4 @@ def test_a_vote_racing_an_identical_one_counts_once(pg_store: PostgresStore) -> 
         other.commit()
     racer.join(10)
     assert result == [False]
-    assert pg_store.get_paper("2401.00001").upvotes == 1
+    assert pg_store.papers.get_paper("2401.00001").upvotes == 1

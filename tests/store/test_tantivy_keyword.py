@@ -11,7 +11,7 @@ import pytest
 import tantivy
 
 from paperfeed.models import Paper
-from paperfeed.search.query import parse_query
+from paperfeed.query import parse_query
 from paperfeed.store import tantivy_keyword
 from paperfeed.store.sqlite import SqliteStore
 from paperfeed.store.tantivy_keyword import MARKER, SHARDS, TantivyKeywordIndex
@@ -24,20 +24,20 @@ def paper(n: int, title: str, abstract: str = "An abstract.") -> Paper:
 @pytest.fixture
 def store(tmp_path: Path) -> SqliteStore:
     store = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")
-    store.upsert_papers(
+    store.papers.upsert_papers(
         [
             paper(1, "Gradient descent in theory and practice"),
             paper(2, "A theory of mind for language models"),
             paper(3, "Graph neural networks", "Message passing over graphs of molecules."),
         ]
     )
-    store.catch_up_keyword_index()
+    store.papers.catch_up_keyword_index()
     return store
 
 
 def ids(store: SqliteStore, text: str) -> list[str]:
-    keys = [key for key, _ in store.keyword_search(parse_query(text), 50)]
-    return [p.id for p in store.papers_by_keys(keys)]
+    keys = [key for key, _ in store.papers.keyword_search(parse_query(text), 50)]
+    return [p.id for p in store.papers.papers_by_keys(keys)]
 
 
 def documents(store: SqliteStore) -> int:
@@ -52,15 +52,15 @@ def segments(store: SqliteStore) -> int:
 
 def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> None:
     assert ids(store, "gradient") == ["2401.00001"]
-    store.upsert_papers([paper(1, "Stochastic optimisation with momentum").replace(version=2)])
-    store.catch_up_keyword_index()
+    store.papers.upsert_papers([paper(1, "Stochastic optimisation with momentum").replace(version=2)])
+    store.papers.catch_up_keyword_index()
     assert ids(store, "gradient") == []
     assert ids(store, "momentum") == ["2401.00001"]
     assert documents(store) == 3
 
 
 def test_new_papers_are_found_without_an_explicit_catch_up(store: SqliteStore) -> None:
-    store.upsert_papers([paper(4, "Diffusion models for proteins")])
+    store.papers.upsert_papers([paper(4, "Diffusion models for proteins")])
     assert ids(store, "diffusion proteins") == ["2401.00004"]
 
 
@@ -110,7 +110,7 @@ def test_a_busy_writer_elsewhere_leaves_search_working(store: SqliteStore, tmp_p
     other = TantivyKeywordIndex(store.engine, tmp_path / "paperfeed.db.keywords")
     writer = other.shards[-1].writer(heap_size=15_000_000, num_threads=1)
     try:
-        store.upsert_papers([paper(5, "Sparse attention kernels")])
+        store.papers.upsert_papers([paper(5, "Sparse attention kernels")])
         assert store.ranking.sync() == 0  # the other writer holds the lock
         assert ids(store, "graph") == ["2401.00003"]
     finally:
@@ -143,21 +143,21 @@ def test_in_large_collections_the_commonest_words_are_not_scored(
 
 
 def test_candidates_are_filtered_by_phrases_exclusions_and_visibility(store: SqliteStore) -> None:
-    keys = store.paper_keys(["2401.00001", "2401.00002", "2401.00003"])
+    keys = store.papers.paper_keys(["2401.00001", "2401.00002", "2401.00003"])
     every = set(keys.values())
-    assert store.filter_keys(list(every), parse_query("x")) == every
-    assert store.filter_keys(list(every), parse_query('"theory of mind"')) == {keys["2401.00002"]}
-    assert store.filter_keys(list(every), parse_query("x -theory")) == {keys["2401.00003"]}
-    assert store.filter_keys(list(every), parse_query("x author:author")) == every
-    assert store.filter_keys(list(every), parse_query('x author:"B. Author"')) == set()
-    store.set_paper_hidden("2401.00003", True)
-    assert store.filter_keys(list(every), parse_query("x")) == every - {keys["2401.00003"]}
+    assert store.papers.filter_keys(list(every), parse_query("x")) == every
+    assert store.papers.filter_keys(list(every), parse_query('"theory of mind"')) == {keys["2401.00002"]}
+    assert store.papers.filter_keys(list(every), parse_query("x -theory")) == {keys["2401.00003"]}
+    assert store.papers.filter_keys(list(every), parse_query("x author:author")) == every
+    assert store.papers.filter_keys(list(every), parse_query('x author:"B. Author"')) == set()
+    store.papers.set_paper_hidden("2401.00003", True)
+    assert store.papers.filter_keys(list(every), parse_query("x")) == every - {keys["2401.00003"]}
     assert ids(store, "graph") == []
 
 
 def test_an_in_memory_store_answers_from_other_threads() -> None:
     store = SqliteStore.open("sqlite:///:memory:")
-    store.upsert_papers([paper(1, "Graph neural networks")])
+    store.papers.upsert_papers([paper(1, "Graph neural networks")])
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(ids, store, "graph").result() == ["2401.00001"]
 
@@ -171,9 +171,9 @@ def test_shards_score_as_one_index_would(tmp_path: Path, monkeypatch: pytest.Mon
 
     def scores(name: str) -> list[tuple[int, float]]:
         store = SqliteStore.open(f"sqlite:///{tmp_path / name}")
-        store.upsert_papers(papers)
-        store.catch_up_keyword_index()
-        return [(k, round(s, 4)) for k, s in store.keyword_search(parse_query("alpha gamma"), 10)]
+        store.papers.upsert_papers(papers)
+        store.papers.catch_up_keyword_index()
+        return [(k, round(s, 4)) for k, s in store.papers.keyword_search(parse_query("alpha gamma"), 10)]
 
     sharded = scores("sharded.db")
     monkeypatch.setattr(tantivy_keyword, "SHARDS", 1)
@@ -186,11 +186,11 @@ def test_a_large_catch_up_commits_in_bulk(
 ) -> None:
     monkeypatch.setattr(tantivy_keyword, "BULK_FROM", 2)
     monkeypatch.setattr(tantivy_keyword, "BATCH", 1)  # one page a paper, one commit for all
-    store.upsert_papers([paper(n, f"Sparse attention kernels, part {n}") for n in range(4, 7)])
+    store.papers.upsert_papers([paper(n, f"Sparse attention kernels, part {n}") for n in range(4, 7)])
     before = segments(store)
     assert store.ranking.sync() == 3
     assert segments(store) <= before + SHARDS  # one new segment a shard
     assert len(ids(store, "sparse attention")) == 3
     assert documents(store) == 6
     marker = json.loads((store.ranking.path / MARKER).read_text())
-    assert marker["through"] == max(store.paper_keys(["2401.00006"]).values())
+    assert marker["through"] == max(store.papers.paper_keys(["2401.00006"]).values())

@@ -113,12 +113,12 @@ def page(browser, site) -> Iterator[object]:
 
 def test_daily_feed_with_real_papers(page, site: Site) -> None:
     feed = site.feed
-    latest = feed.store.latest_day()
+    latest = feed.store.community.latest_day()
     page.goto("/")
     cards = page.locator("article.card")
-    expected = len(feed.store.feed(latest, latest, limit=30))
+    expected = len(feed.store.community.listing(latest, latest, limit=30))
     assert cards.count() == expected > 5
-    top = feed.store.feed(latest, latest, limit=1)[0]
+    top = feed.store.community.listing(latest, latest, limit=1)[0]
     assert cards.first.locator("h3 a").inner_text().endswith(top.paper.title[-20:])
     assert cards.first.locator(".vote-button .count").inner_text() == str(top.upvotes)
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -130,7 +130,7 @@ def test_unexpected_errors_hide_details(web_feed: PaperFeed, client: TestClient,
     def broken(*_args, **_kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(web_feed.store, "feed", broken)
+    monkeypatch.setattr(web_feed.store.community, "listing", broken)
     response = client.get("/")
     assert response.status_code == 500
     assert "something went wrong" in response.text
@@ -434,7 +434,7 @@ def test_submit_fetches_unknown_papers_from_arxiv(web_feed: PaperFeed, limits) -
             assert response.status_code == 303
             page = client.get("/papers/1605.08386").text
         assert server.requests[0].params["id_list"] == "1605.08386"
-    assert web_feed.store.get_submission("1605.08386").submitter == "alice"
+    assert web_feed.store.community.get_submission("1605.08386").submitter == "alice"
     assert "Submitted to the feed on" in page
 
 
@@ -453,7 +453,7 @@ def test_submit_unknown_and_unreachable_arxiv(web_feed: PaperFeed, limits, monke
     with TestClient(app) as client:
         offline = submit(client, log_in(client, "alice"), "2403.00001")
     assert offline.status_code == 503 and "arXiv could not be reached" in offline.text
-    assert web_feed.store.get_submission("2403.00001") is None
+    assert web_feed.store.community.get_submission("2403.00001") is None
 
 
 def test_submissions_are_rate_limited(client: TestClient) -> None:

@@ -70,7 +70,7 @@ def subscribe(
     authors: tuple[str, ...],
 ) -> None:
     """Subscribe EMAIL: sends a confirmation e-mail unless --confirmed."""
-    from paperfeed.digest.models import Preferences
+    from paperfeed.models import Preferences
 
     try:
         prefs = Preferences.create(
@@ -99,7 +99,7 @@ def subscribe(
 @pass_feed
 def list_subscribers(feed: PaperFeed, status: str | None, as_json: bool) -> None:
     """Subscribers with their status and preferences."""
-    for s in feed.store.list_subscribers(status=status):
+    for s in feed.store.subscriptions.list_subscribers(status=status):
         if as_json:
             row = {
                 "id": s.id,

@@ -11,7 +11,7 @@ from paperfeed.cli.context import console, pass_feed, progress_bar
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.models import Paper
-from paperfeed.search.query import SORTS, snippet
+from paperfeed.query import SORTS, snippet
 
 
 def _paper_json(paper: Paper, **extra: object) -> dict[str, object]:
@@ -119,8 +119,8 @@ def index(feed: PaperFeed, rebuild: bool) -> None:
     service = feed.search_service
     if rebuild:
         click.echo(f"rebuilt the vector index: {service.rebuild_index()} vectors")
-        with progress_bar("keyword index", total=feed.store.count_papers()) as advance:
-            keyword = feed.store.catch_up_keyword_index(on_progress=advance, rebuild=True)
+        with progress_bar("keyword index", total=feed.store.papers.count_papers()) as advance:
+            keyword = feed.store.papers.catch_up_keyword_index(on_progress=advance, rebuild=True)
         click.echo(f"rebuilt the keyword index: {keyword} papers")
     pending = service.pending()
     if not pending:

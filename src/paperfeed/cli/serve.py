@@ -29,7 +29,7 @@ def serve(feed: PaperFeed, host: str, port: int, no_index: bool, access_log: boo
     """Serve the daily feed, search, submissions and the API over HTTP."""
     import uvicorn
 
-    from paperfeed.digest.service import start_scheduler
+    from paperfeed.digest.digests import start_scheduler
     from paperfeed.web.app import create_app
 
     catch_up_keyword_index(feed)  # e.g. rebuilt after an upgrade: now, not in a request

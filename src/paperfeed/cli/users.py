@@ -39,7 +39,7 @@ def create(feed: PaperFeed, username: str, admin: bool, email: str | None, passw
 def set_admin(feed: PaperFeed, username: str, revoke: bool) -> None:
     """Grant (or --revoke) the admin role of USERNAME."""
     try:
-        feed.store.set_admin(username, not revoke)
+        feed.store.community.set_admin(username, not revoke)
     except PaperfeedError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{username} is {'no longer ' if revoke else 'now '}an admin")

@@ -29,9 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
-from paperfeed import feed as feeds
-from paperfeed.digest.models import Preferences, Subscriber
-from paperfeed.models import Paper
+from paperfeed import listings
+from paperfeed.models import Paper, Preferences, Subscriber
 from paperfeed.store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -156,9 +155,9 @@ def load_candidates(
     options: ComposeOptions = DEFAULT_OPTIONS,
 ) -> Candidates:
     """The period's visible submissions and new listings, trending ranked as of its end."""
-    items = store.feed(start, end, sort="upvotes", limit=100_000)
+    items = store.community.listing(start, end, sort="upvotes", limit=100_000)
     as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
-    ranked = feeds.rank_trending(items, now=as_of, gravity=gravity, limit=len(items))
+    ranked = listings.rank_trending(items, now=as_of, gravity=gravity, limit=len(items))
     papers: list[Paper] = [t.item.paper for t in ranked]
     index = {p.id: i for i, p in enumerate(papers)}
     trending = [(i, t.item.upvotes) for i, t in enumerate(ranked)]
@@ -166,7 +165,7 @@ def load_candidates(
     trending_picks = {
         i: Pick(papers[i], TRENDING, _trending_reason(up, weekly), float(up)) for i, up in trending
     }
-    for paper in store.papers_published_between(start, end, limit=options.max_candidates):
+    for paper in store.papers.papers_published_between(start, end, limit=options.max_candidates):
         if paper.id not in index:
             index[paper.id] = len(papers)
             papers.append(paper)
@@ -318,7 +317,7 @@ class Composer:
         users = [s.user_id for s in batch if s.user_id is not None]
         if not users:
             return {}
-        return self.store.votes_by_users(users, per_user=self.options.upvotes_per_user)
+        return self.store.community.votes_by_users(users, per_user=self.options.upvotes_per_user)
 
     def _interests(
         self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]
@@ -333,7 +332,7 @@ class Composer:
         liked_ids = sorted({pid for ids in liked.values() for pid in ids})
         liked_vectors = self.vectors.vectors_for(liked_ids) if liked_ids else {}
         titles = (
-            {p.id: p.title for p in self.store.get_papers(list(liked_vectors))}
+            {p.id: p.title for p in self.store.papers.get_papers(list(liked_vectors))}
             if liked_vectors
             else {}
         )
@@ -401,7 +400,7 @@ class Composer:
         index = self.candidates.index
         position = {s.id: pos for pos, s in enumerate(batch)}
         blocked: dict[int, set[int]] = defaultdict(set)
-        for subscriber_id, paper_id in self.store.sent_papers(list(position), list(index)):
+        for subscriber_id, paper_id in self.store.subscriptions.sent_papers(list(position), list(index)):
             blocked[position[subscriber_id]].add(index[paper_id])
         for pos, subscriber in enumerate(batch):
             for paper_id in upvoted.get(subscriber.user_id, ()) if subscriber.user_id else ():

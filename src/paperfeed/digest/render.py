@@ -27,9 +27,8 @@ import jinja2
 import markupsafe
 
 from paperfeed.digest.compose import Digest
-from paperfeed.digest.models import Subscriber
 from paperfeed.digest.tokens import CONFIRM, MANAGE, Tokens
-from paperfeed.models import Paper
+from paperfeed.models import Paper, Subscriber
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_CHARS = 280

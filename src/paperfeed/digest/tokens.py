@@ -9,8 +9,8 @@ import json
 from itsdangerous import BadData, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
-from paperfeed.digest.models import Subscriber
 from paperfeed.errors import Invalid
+from paperfeed.models import Subscriber
 
 CONFIRM = "confirm"  # follow to confirm a subscription (double opt-in)
 MANAGE = "manage"  # preferences and unsubscribe links in every e-mail

@@ -8,17 +8,11 @@ from typing import Any
 
 import feedparser
 
-from paperfeed.errors import NotFound
+from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.errors import InvalidRecord, NotFound
 from paperfeed.ingest.base import Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.normalize import (
-    InvalidRecord,
-    arxiv_links,
-    clean_text,
-    optional_text,
-    parse_arxiv_id,
-    parse_datetime,
-)
+from paperfeed.ingest.normalize import clean_text, optional_text, parse_datetime
 from paperfeed.models import Paper, SkippedRecord
 
 log = logging.getLogger(__name__)

@@ -17,16 +17,15 @@ import orjson
 from bibtexparser.middlewares import SeparateCoAuthors, SplitNameParts
 from bibtexparser.model import Entry
 
+from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.base import Record, Source
 from paperfeed.ingest.latex import has_latex, latex_to_text
 from paperfeed.ingest.normalize import (
-    InvalidRecord,
-    arxiv_links,
     clean_text,
     collapse_space,
     local_id,
     optional_text,
-    parse_arxiv_id,
     parse_datetime,
     split_authors,
     split_categories,

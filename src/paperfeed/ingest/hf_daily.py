@@ -13,16 +13,11 @@ from pathlib import Path
 import httpx
 import orjson
 
+from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.base import Record, Source
 from paperfeed.ingest.files import open_binary
-from paperfeed.ingest.normalize import (
-    InvalidRecord,
-    arxiv_links,
-    clean_text,
-    parse_arxiv_id,
-    parse_datetime,
-    split_authors,
-)
+from paperfeed.ingest.normalize import clean_text, parse_datetime, split_authors
 from paperfeed.models import Paper, SkippedRecord, Submission
 
 log = logging.getLogger(__name__)

@@ -10,17 +10,9 @@ from email.utils import parsedate_to_datetime
 
 from dateutil import parser as date_parser
 
+from paperfeed.errors import InvalidRecord
+
 _WS = re.compile(r"\s+")
-# New-style ids (0704.0001, 2401.01234), old-style (hep-th/9901001, math.GT/0309136), + version.
-_ARXIV_ID = re.compile(
-    r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?$",
-    re.IGNORECASE,
-)
-_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(?P<rest>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$", re.I)
-
-
-class InvalidRecord(ValueError):
-    """A record that cannot become a Paper; its message is the reason shown to the operator."""
 
 
 def clean_text(text: str | None) -> str:
@@ -46,27 +38,6 @@ def optional_text(text: str | None) -> str | None:
     return cleaned or None
 
 
-def parse_arxiv_id(raw: str) -> tuple[str, int | None]:
-    """Split ``2401.01234v2`` / ``arXiv:2401.01234`` / an abs or pdf URL into (id, version)."""
-    text = raw.strip()
-    url = _ARXIV_URL.search(text)
-    if url:
-        text = url.group("rest")
-    match = _ARXIV_ID.match(text)
-    if not match:
-        raise InvalidRecord(f"not an arXiv id: {raw!r}")
-    version = match.group("version")
-    return match.group("id"), int(version) if version else None
-
-
-def is_arxiv_id(raw: str) -> bool:
-    try:
-        parse_arxiv_id(raw)
-    except InvalidRecord:
-        return False
-    return True
-
-
 def local_id(title: str, authors: list[str] | None = None) -> str:
     """A stable id for a paper without an arXiv id: a hash of its title (+ first author)."""
     key = clean_text(title).casefold()
@@ -74,11 +45,6 @@ def local_id(title: str, authors: list[str] | None = None) -> str:
     if authors:
         key += "|" + clean_text(authors[0]).casefold()
     return "local:" + hashlib.sha1(key.encode()).hexdigest()[:16]
-
-
-def arxiv_links(arxiv_id: str, version: int | None = None) -> tuple[str, str]:
-    suffix = f"v{version}" if version else ""
-    return f"https://arxiv.org/abs/{arxiv_id}{suffix}", f"https://arxiv.org/pdf/{arxiv_id}{suffix}"
 
 
 def parse_datetime(value: object, *, today: dt.date | None = None) -> dt.datetime | None:

@@ -11,16 +11,15 @@ import logging
 
 from lxml import etree
 
+from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.arxiv_api import UnknownPaper
 from paperfeed.ingest.base import Checkpoint, Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.latex import latex_to_text
 from paperfeed.ingest.normalize import (
-    InvalidRecord,
-    arxiv_links,
     clean_text,
     optional_text,
-    parse_arxiv_id,
     parse_datetime,
     split_authors,
     split_categories,

@@ -8,16 +8,11 @@ from typing import Any
 
 import feedparser
 
+from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.base import Record, Source
 from paperfeed.ingest.http import PoliteClient
-from paperfeed.ingest.normalize import (
-    InvalidRecord,
-    arxiv_links,
-    clean_text,
-    parse_arxiv_id,
-    parse_datetime,
-    split_authors,
-)
+from paperfeed.ingest.normalize import clean_text, parse_datetime, split_authors
 from paperfeed.models import Paper, SkippedRecord
 
 SOURCE = "arxiv-rss"

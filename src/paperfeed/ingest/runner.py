@@ -29,8 +29,8 @@ def run_ingest(
     def flush(checkpoint: Checkpoint | None = None) -> None:
         with store.transaction() as conn:
             if batch:
-                counts = store.upsert_papers((r.paper for r in batch), conn)
-                report.submissions += store.save_submissions(
+                counts = store.papers.upsert_papers((r.paper for r in batch), conn)
+                report.submissions += store.community.save_submissions(
                     (r.submission for r in batch if r.submission), conn
                 )
                 report.new += counts.new

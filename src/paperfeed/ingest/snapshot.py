@@ -10,17 +10,12 @@ from pathlib import Path
 
 import orjson
 
+from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.base import Checkpoint, Record, Source
 from paperfeed.ingest.files import open_binary
 from paperfeed.ingest.latex import has_latex, latex_to_text
-from paperfeed.ingest.normalize import (
-    InvalidRecord,
-    arxiv_links,
-    collapse_space,
-    parse_arxiv_id,
-    parse_datetime,
-    split_authors,
-)
+from paperfeed.ingest.normalize import collapse_space, parse_datetime, split_authors
 from paperfeed.models import Paper, SkippedRecord
 
 log = logging.getLogger(__name__)

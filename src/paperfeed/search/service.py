@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from paperfeed.arxiv_ids import parse_arxiv_id
 from paperfeed.config import Settings
-from paperfeed.errors import NotFound
-from paperfeed.ingest.normalize import InvalidRecord, parse_arxiv_id
+from paperfeed.errors import InvalidRecord, NotFound
 from paperfeed.models import Paper
+from paperfeed.query import Query, parse_query
 from paperfeed.search.embed import Embedder, document_text, load_embedder
 from paperfeed.search.hybrid import reciprocal_rank_fusion
-from paperfeed.search.query import Query, parse_query
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import SqlStore
 
@@ -132,13 +132,13 @@ class SearchService:
         with self._lock:
             self._checked_at = time.monotonic()
             if self.store.vectors_in_store:  # pgvector: the database is the index, no file
-                self._stored_vectors, self._seen_seq = self.store.embedding_status(self.model)
+                self._stored_vectors, self._seen_seq = self.store.embeddings.embedding_status(self.model)
                 return f"{self._stored_vectors} vectors, searched in the database"
             if self._index is None:
                 self._index = self._open_index()
                 self._dirty = False
             index = self._index
-            count, top = self.store.embedding_status(self.model)
+            count, top = self.store.embeddings.embedding_status(self.model)
             self._seen_seq = top
             marker = index.synced_through
             if not isinstance(marker, int) or marker > top:
@@ -158,7 +158,7 @@ class SearchService:
 
     def _catch_up(self, index: VectorIndex, marker: int) -> int:
         added, keys, vectors = 0, [], []
-        for key, vector, seq in self.store.embeddings_since(self.model, marker):
+        for key, vector, seq in self.store.embeddings.embeddings_since(self.model, marker):
             keys.append(key)
             vectors.append(vector)
             marker = seq
@@ -173,7 +173,7 @@ class SearchService:
         return added
 
     def _rebuild(self, index: VectorIndex) -> str:
-        rows = list(self.store.embeddings_since(self.model, 0))
+        rows = list(self.store.embeddings.embeddings_since(self.model, 0))
         keys = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.stack([r[1] for r in rows]) if rows else np.zeros((0, index.dim), np.float32)
         index.rebuild(keys, vectors)
@@ -206,7 +206,7 @@ class SearchService:
         self, vector: np.ndarray, k: int, exclude: set[int] | None = None
     ) -> list[tuple[int, float]]:
         """(key, cosine) of the `k` nearest vectors, from the store if it can, else the index."""
-        found = self.store.nearest_keys(self.model, vector, k, exclude or ())
+        found = self.store.embeddings.nearest_keys(self.model, vector, k, exclude or ())
         if found is not None:
             return found
         with self._lock:
@@ -218,7 +218,7 @@ class SearchService:
         if time.monotonic() - self._checked_at < REFRESH_SECONDS or self._indexing.locked():
             return
         self._checked_at = time.monotonic()
-        if self.store.latest_embedding_seq(self.model) != self._seen_seq:
+        if self.store.embeddings.latest_embedding_seq(self.model) != self._seen_seq:
             self.sync(save=False)
 
     # -- indexing ----------------------------------------------------------------------------
@@ -234,7 +234,7 @@ class SearchService:
         """Pages of (key, text, text hash) of papers whose embedding is missing or stale."""
         after_key = 0
         while True:
-            candidates = self.store.embedding_candidates(
+            candidates = self.store.embeddings.embedding_candidates(
                 self.model, after_key=after_key, modified_since=since, limit=CANDIDATE_PAGE
             )
             if not candidates:
@@ -262,13 +262,13 @@ class SearchService:
             since = self._since()
             self.sync()
             embedded, saved_at = 0, time.monotonic()
-            with self.store.deferred_vector_indexes():
+            with self.store.embeddings.deferred_vector_indexes():
                 for todo in self._stale_pages(since):
                     for start in range(0, len(todo), EMBED_BATCH):
                         batch = todo[start : start + EMBED_BATCH]
                         vectors = self.embedder.embed_documents([text for _, text, _ in batch])
                         rows = [(key, h, v) for (key, _, h), v in zip(batch, vectors, strict=True)]
-                        self.store.save_embeddings(self.model, rows)
+                        self.store.embeddings.save_embeddings(self.model, rows)
                         embedded += len(batch)
                         if on_progress:
                             on_progress(len(batch))
@@ -340,8 +340,8 @@ class SearchService:
         if by_id is not None:
             return by_id
         if not query.has_text:
-            keys, total = self.store.list_keys(query, query.limit, query.offset)
-            hits = [SearchHit(p, 0.0) for p in self.store.papers_by_keys(keys)]
+            keys, total = self.store.papers.list_keys(query, query.limit, query.offset)
+            hits = [SearchHit(p, 0.0) for p in self.store.papers.papers_by_keys(keys)]
             return SearchResults(hits, total, query.message, query)
         ranked = self._rank(query, mode)
         pinned = self._exact_title(query)
@@ -349,11 +349,11 @@ class SearchService:
             top = ranked[0][1] + 1.0 if ranked else 1.0
             ranked = [(pinned, top, None, None)] + [r for r in ranked if r[0] != pinned]
         if query.sort != "relevance":
-            order = self.store.sort_keys([r[0] for r in ranked], query.sort)
+            order = self.store.papers.sort_keys([r[0] for r in ranked], query.sort)
             by_key = {r[0]: r for r in ranked}
             ranked = [by_key[k] for k in order]
         page = ranked[query.offset : query.offset + query.limit]
-        found = self.store.papers_by_key([r[0] for r in page])
+        found = self.store.papers.papers_by_key([r[0] for r in page])
         hits = [
             SearchHit(found[key], score, krank, drank)
             for key, score, krank, drank in page
@@ -371,7 +371,7 @@ class SearchService:
         # third busy thread on 2 cores made hybrid slower (1M papers: p95 27 -> 20 ms).
         keyword, dense = [], []
         if mode != "dense":
-            keyword = self.store.keyword_search(query, SORTED_DEPTH if sorting else depth)
+            keyword = self.store.papers.keyword_search(query, SORTED_DEPTH if sorting else depth)
         if mode != "keyword":
             dense = self._dense(query, SORTED_DENSE if sorting else max(DENSE_DEPTH, depth))
         if mode == "dense":
@@ -396,7 +396,7 @@ class SearchService:
         while True:  # wider while filters leave too few; each neighbour is checked once
             hits = self._neighbours(vector, fetch)
             fresh = [(key, score) for key, score in hits if key not in checked]
-            kept = self.store.filter_keys([key for key, _ in fresh], query)
+            kept = self.store.papers.filter_keys([key for key, _ in fresh], query)
             found.update((key, score) for key, score in fresh if key in kept)
             checked.update(key for key, _ in fresh)
             if len(found) >= k * DENSE_ENOUGH or len(hits) < fetch or fetch >= k * DENSE_WIDENING:
@@ -426,11 +426,11 @@ class SearchService:
             paper_id, _ = parse_arxiv_id(raw)
         except InvalidRecord:
             return None
-        key = self.store.paper_keys([paper_id]).get(paper_id)
-        if key is None or not self.store.filter_keys([key], query):
+        key = self.store.papers.paper_keys([paper_id]).get(paper_id)
+        if key is None or not self.store.papers.filter_keys([key], query):
             message = f"arXiv:{paper_id} is not in this collection."
             return SearchResults([], 0, message, query)
-        paper = self.store.get_paper(paper_id)
+        paper = self.store.papers.get_paper(paper_id)
         return SearchResults([SearchHit(paper, 1.0)], 1, query.message, query)
 
     def _exact_title(self, query: Query) -> int | None:
@@ -438,8 +438,8 @@ class SearchService:
         title = query.raw.strip().strip("\"'")
         if len(title) < 8 or len(title) > 500:
             return None
-        key = self.store.key_by_title(title)
-        if key is None or not self.store.filter_keys([key], query):
+        key = self.store.papers.key_by_title(title)
+        if key is None or not self.store.papers.filter_keys([key], query):
             return None
         return key
 
@@ -450,11 +450,11 @@ class SearchService:
 
     def vectors_for(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The embedding of each known paper (stored, or computed now when missing or stale)."""
-        keys = self.store.paper_keys(list(paper_ids))
+        keys = self.store.papers.paper_keys(list(paper_ids))
         if not keys:
             return {}
-        stored = self.store.get_embeddings(self.model, list(keys.values()))
-        papers = {p.id: p for p in self.store.get_papers(list(keys))}
+        stored = self.store.embeddings.get_embeddings(self.model, list(keys.values()))
+        papers = {p.id: p for p in self.store.papers.get_papers(list(keys))}
         result: dict[str, np.ndarray] = {}
         missing: list[tuple[str, str]] = []
         for paper_id, key in keys.items():
@@ -472,12 +472,12 @@ class SearchService:
         self, vector: np.ndarray, k: int = 10, exclude_ids: Sequence[str] = ()
     ) -> list[tuple[Paper, float]]:
         """The `k` visible papers nearest to `vector` (cosine), skipping `exclude_ids`."""
-        exclude = set(self.store.paper_keys(list(exclude_ids)).values()) if exclude_ids else set()
+        exclude = set(self.store.papers.paper_keys(list(exclude_ids)).values()) if exclude_ids else set()
         self._refresh()
         want = k + 10
         while True:
             hits = self._neighbours(vector, want, exclude)
-            found = self.store.papers_by_key([key for key, _ in hits])
+            found = self.store.papers.papers_by_key([key for key, _ in hits])
             visible = [(found[key], s) for key, s in hits if key in found and not found[key].hidden]
             if len(visible) >= k or len(hits) < want:
                 return visible[:k]
@@ -489,7 +489,7 @@ class SearchService:
             paper_id, _ = parse_arxiv_id(paper_id)
         except InvalidRecord:
             paper_id = paper_id.strip()
-        paper = self.store.get_paper(paper_id)  # raises NotFound
+        paper = self.store.papers.get_paper(paper_id)  # raises NotFound
         vector = self.vectors_for([paper.id]).get(paper.id)
         if vector is None:
             raise NotFound(f"no paper {paper_id!r}")

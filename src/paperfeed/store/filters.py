@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from paperfeed.search.query import Query
+from paperfeed.query import Query
 from paperfeed.store.schema import papers
 
 

@@ -28,7 +28,7 @@ from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import create_digest_tables
 
 if TYPE_CHECKING:
-    from paperfeed.search.query import Query
+    from paperfeed.query import Query
 
 POOL_SIZE = 10  # connections kept open per process (each web worker is a process)
 MAX_OVERFLOW = 20  # extra connections under bursts

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.engine import Connection
 
-from paperfeed.search.query import Query
+from paperfeed.query import Query
 from paperfeed.store.filters import metadata_conditions
 from paperfeed.store.schema import papers
 

@@ -27,7 +27,7 @@ from paperfeed.store.schema import embeddings, ingest_state, papers, submissions
 from paperfeed.store.subscriptions import SubscriptionStoreMixin
 
 if TYPE_CHECKING:
-    from paperfeed.search.query import Query
+    from paperfeed.query import Query
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,23 @@ class SqlStore(SubscriptionStoreMixin):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    # TEMPORARY while the areas are split into classes of their own: each area is this object.
+    @property
+    def papers(self) -> SqlStore:
+        return self
+
+    @property
+    def community(self) -> SqlStore:
+        return self
+
+    @property
+    def embeddings(self) -> SqlStore:
+        return self
+
+    @property
+    def subscriptions(self) -> SqlStore:
+        return self
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -251,7 +268,7 @@ class SqlStore(SubscriptionStoreMixin):
         if done.rowcount == 0:
             raise NotFound(f"no submission of {paper_id!r}")
 
-    def feed(
+    def listing(
         self,
         start: dt.date,
         end: dt.date,

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from paperfeed.search.query import Query
+from paperfeed.query import Query
 from paperfeed.store import sqlite_keyword
 from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata

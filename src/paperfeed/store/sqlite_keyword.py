@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from paperfeed.search.query import Query
+from paperfeed.query import Query
 from paperfeed.store.filters import metadata_conditions
 from paperfeed.store.schema import papers
 

@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from paperfeed.digest.models import (
+from paperfeed.errors import Conflict, NotFound
+from paperfeed.models import (
     ACTIVE,
     BOUNCED,
     OUTBOX_FAILED,
@@ -21,11 +22,10 @@ from paperfeed.digest.models import (
     OUTBOX_SKIPPED,
     PENDING,
     OutboxEntry,
+    Paper,
     Preferences,
     Subscriber,
 )
-from paperfeed.errors import Conflict, NotFound
-from paperfeed.models import Paper
 from paperfeed.store import rows
 from paperfeed.store.schema import (
     DIGEST_TABLES,

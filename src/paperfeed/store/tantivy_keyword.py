@@ -35,7 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 import tantivy
 
-from paperfeed.search.query import Query
+from paperfeed.query import Query
 
 log = logging.getLogger(__name__)
 

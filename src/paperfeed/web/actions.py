@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from paperfeed.arxiv_ids import parse_arxiv_id
 from paperfeed.core import PaperFeed
-from paperfeed.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from paperfeed.errors import Conflict, Forbidden, Invalid, InvalidRecord, NotFound, Unavailable
 from paperfeed.ingest import arxiv_api
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.normalize import InvalidRecord, parse_arxiv_id
 from paperfeed.models import Paper, Submission, User
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,10 @@ def submit_paper(
             "or an arxiv.org/abs/ link"
         ) from None
     store = feed.store
-    earlier = store.get_submission(paper_id)
+    earlier = store.community.get_submission(paper_id)
     if earlier is not None:
         raise Conflict(f"{paper_id} was already submitted on {earlier.day.isoformat()}")
-    paper = store.find_paper(paper_id) or _fetch(feed, paper_id, arxiv_url)
+    paper = store.papers.find_paper(paper_id) or _fetch(feed, paper_id, arxiv_url)
     if paper.hidden:
         raise Forbidden(f"{paper_id} was removed by the moderators")
     now = now or dt.datetime.now(dt.UTC)
@@ -58,7 +58,7 @@ def submit_paper(
         user_id=user.id,
         source="local",
     )
-    store.submit(submission)  # a concurrent duplicate still raises Conflict here
+    store.community.submit(submission)  # a concurrent duplicate still raises Conflict here
     log.info("%s submitted %s", user.username, paper.id)
     return paper
 
@@ -79,4 +79,4 @@ def _fetch(feed: PaperFeed, paper_id: str, arxiv_url: str) -> Paper:
         log.warning("arXiv lookup of %s failed: %s", paper_id, error)
         raise Unavailable("arXiv could not be reached; try again in a few minutes") from None
     feed.ingest(iter([Record(paper)]))
-    return feed.store.get_paper(paper.id)
+    return feed.store.papers.get_paper(paper.id)

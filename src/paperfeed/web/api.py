@@ -17,10 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 
-from paperfeed import feed as feeds
+from paperfeed import listings
+from paperfeed.arxiv_ids import is_arxiv_id, parse_arxiv_id
 from paperfeed.core import PaperFeed
 from paperfeed.errors import Invalid, NotFound, PaperfeedError
-from paperfeed.ingest.normalize import is_arxiv_id, parse_arxiv_id
 from paperfeed.models import FeedItem, Paper, Submission
 from paperfeed.web import serialize
 
@@ -88,10 +88,10 @@ def canonical_id(raw: str) -> str:
 
 def visible_paper(feed: PaperFeed, raw_id: str) -> tuple[Paper, Submission | None]:
     """A paper shown to the public, with its visible submission; NotFound otherwise."""
-    paper = feed.store.find_paper(canonical_id(raw_id))
+    paper = feed.store.papers.find_paper(canonical_id(raw_id))
     if paper is None or paper.hidden:
         raise NotFound(f"no paper {raw_id!r}")
-    submission = feed.store.get_submission(paper.id)
+    submission = feed.store.community.get_submission(paper.id)
     return paper, submission if submission and not submission.hidden else None
 
 
@@ -116,7 +116,7 @@ def daily_items(
     store = feed.store
     has_period = bool(date or week or month)
     if has_period:
-        period = feeds.parse_period(date, week, month, default_day=dt.date.min)
+        period = listings.parse_period(date, week, month, default_day=dt.date.min)
         start, end = period.start, period.end
     else:
         start, end = dt.date.min, dt.date.max
@@ -124,12 +124,12 @@ def daily_items(
     offset = page * limit
     if sort != "trending":
         store_sort = "date" if sort == "publishedAt" else "upvotes"
-        return store.feed(
+        return store.community.listing(
             start, end, sort=store_sort, limit=limit, offset=offset, submitter=submitter
         )
     settings = feed.settings
     if not has_period:
-        ranked = feeds.trending(
+        ranked = listings.trending(
             store,
             gravity=settings.trending_gravity,
             window_days=settings.trending_window_days,
@@ -139,10 +139,10 @@ def daily_items(
         if submitter:
             items = [i for i in items if i.submission.submitter == submitter]
         return items[offset : offset + limit]
-    pool = store.feed(start, end, sort="upvotes", limit=TRENDING_POOL, submitter=submitter)
+    pool = store.community.listing(start, end, sort="upvotes", limit=TRENDING_POOL, submitter=submitter)
     now = dt.datetime.now(dt.UTC)
     period_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
-    ranked = feeds.rank_trending(
+    ranked = listings.rank_trending(
         pool, now=min(now, period_end), gravity=settings.trending_gravity, limit=offset + limit
     )
     return [t.item for t in ranked[offset:]]
@@ -182,7 +182,7 @@ def search_papers(feed: PaperFeed, q: str, limit: int) -> list[tuple[Paper, Subm
         paper = hit.paper
         if paper.hidden:
             continue
-        submission = feed.store.get_submission(paper.id)
+        submission = feed.store.community.get_submission(paper.id)
         found.append((paper, submission if submission and not submission.hidden else None))
     return found
 

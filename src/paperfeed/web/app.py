@@ -20,7 +20,7 @@ from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import PaperfeedError
 from paperfeed.ingest import arxiv_api
-from paperfeed.web import api, feeds, pages, subscribe
+from paperfeed.web import api, atom, pages, subscribe
 from paperfeed.web.auth import SESSION_COOKIE, SESSION_MAX_AGE, Limiters, RateLimits
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def create_app(
             response.headers.setdefault(name, value)
         return response
 
-    for module in (api, feeds, subscribe, pages):  # the API's /papers/{id}.md before the pages
+    for module in (api, atom, subscribe, pages):  # the API's /papers/{id}.md before the pages
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_error_handlers(app)
@@ -78,7 +78,7 @@ def create_app_from_env() -> FastAPI:
     """The app for the deployment the ``PAPERFEED_*`` environment describes, for process
     managers: ``uvicorn --factory paperfeed.web.app:create_app_from_env --workers 4``. With
     ``PAPERFEED_DIGEST_HOUR`` every worker runs the digest scheduler; one sends (sender lock)."""
-    from paperfeed.digest.service import start_scheduler
+    from paperfeed.digest.digests import start_scheduler
 
     feed = PaperFeed(load_settings())
     app = create_app(feed)

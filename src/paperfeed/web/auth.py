@@ -80,11 +80,11 @@ def create_account(
 ) -> User:
     """A new user with an argon2 password hash; Invalid or Conflict when that is not possible."""
     check_new_account(username, password)
-    return store.create_user(username, hash_password(password), email or None, is_admin=is_admin)
+    return store.community.create_user(username, hash_password(password), email or None, is_admin=is_admin)
 
 
 def authenticate(store: SqlStore, username: str, password: str) -> User:
-    user = store.get_user_by_username(username)
+    user = store.community.get_user_by_username(username)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("wrong user name or password")
     return user
@@ -123,7 +123,7 @@ def current_user(request: Request, store: SqlStore) -> User | None:
     """The logged-in user (looked up once per request), or None."""
     if not hasattr(request.state, "user"):
         uid = request.session.get("uid")
-        user = store.get_user(uid) if isinstance(uid, int) else None
+        user = store.community.get_user(uid) if isinstance(uid, int) else None
         if uid is not None and user is None:  # the account is gone
             request.session.pop("uid", None)
         request.state.user = user

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from paperfeed import feed as feeds
+from paperfeed import listings
+from paperfeed.arxiv_ids import parse_arxiv_id
 from paperfeed.core import PaperFeed
-from paperfeed.errors import Invalid, NotFound, PaperfeedError
-from paperfeed.ingest.normalize import InvalidRecord, parse_arxiv_id
+from paperfeed.errors import Invalid, InvalidRecord, NotFound, PaperfeedError
 from paperfeed.models import Paper
 from paperfeed.web import auth, text
 from paperfeed.web.actions import submit_paper
@@ -89,7 +89,7 @@ def voted_ids(request: Request, papers: list[Paper]) -> set[str]:
     user = auth.current_user(request, get_feed(request).store)
     if user is None or not papers:
         return set()
-    return get_feed(request).store.voted_papers(user.id, [p.id for p in papers])
+    return get_feed(request).store.community.voted_papers(user.id, [p.id for p in papers])
 
 
 def page_number(page: int) -> int:
@@ -134,13 +134,13 @@ def daily(
     page: int = 1,
 ) -> Response:
     store = get_feed(request).store
-    period = feeds.parse_period(date, week, month, default_day=feeds.default_day(store))
-    sort = feeds.parse_sort(sort)
+    period = listings.parse_period(date, week, month, default_day=listings.default_day(store))
+    sort = listings.parse_sort(sort)
     number = page_number(page)
-    result = feeds.feed_page(
+    result = listings.feed_page(
         store, period, sort=sort, limit=FEED_PAGE, offset=(number - 1) * FEED_PAGE
     )
-    kinds = {kind: feeds.period_of(kind, period.start) for kind in ("day", "week", "month")}
+    kinds = {kind: listings.period_of(kind, period.start) for kind in ("day", "week", "month")}
     return render(
         request,
         "feed.html",
@@ -157,7 +157,7 @@ def daily(
 def trending(request: Request) -> Response:
     paperfeed = get_feed(request)
     settings = paperfeed.settings
-    result = feeds.trending(
+    result = listings.trending(
         paperfeed.store,
         gravity=settings.trending_gravity,
         window_days=settings.trending_window_days,
@@ -179,7 +179,7 @@ def about(request: Request) -> Response:
     settings = get_feed(request).settings
     gravity = settings.trending_gravity
     examples = [
-        (votes, hours, feeds.trending_score(votes, hours, gravity))
+        (votes, hours, listings.trending_score(votes, hours, gravity))
         for votes, hours in ((10, 2), (10, 24), (50, 24), (50, 72))
     ]
     return render(
@@ -243,7 +243,7 @@ def search(
 def paper_page(request: Request, paper_id: str) -> Response:
     paperfeed = get_feed(request)
     store = paperfeed.store
-    paper = store.find_paper(_canonical(paper_id))
+    paper = store.papers.find_paper(_canonical(paper_id))
     user = auth.current_user(request, store)
     is_admin = bool(user and user.is_admin)
     if paper is None or (paper.hidden and not is_admin):
@@ -259,7 +259,7 @@ def paper_page(request: Request, paper_id: str) -> Response:
         request,
         "paper.html",
         paper=paper,
-        submission=store.get_submission(paper.id),
+        submission=store.community.get_submission(paper.id),
         voted=voted_ids(request, [paper]),
         similar=similar,
     )
@@ -292,13 +292,13 @@ def vote(
     if action not in ("up", "down"):
         raise Invalid("action must be 'up' or 'down'")
     request.app.state.limiters.votes.hit(f"user:{user.id}")
-    paper = store.find_paper(paper_id)
+    paper = store.papers.find_paper(paper_id)
     if paper is None or paper.hidden:
         raise NotFound(f"there is no paper {paper_id!r} here")
     if action == "up":
-        store.add_vote(paper.id, user.id)
+        store.community.add_vote(paper.id, user.id)
     else:
-        store.remove_vote(paper.id, user.id)
+        store.community.remove_vote(paper.id, user.id)
     return redirect(back)
 
 
@@ -317,9 +317,9 @@ def hide(
     if target not in ("paper", "submission") or hidden not in ("0", "1"):
         raise Invalid("target must be 'paper' or 'submission' and hidden '0' or '1'")
     if target == "paper":
-        store.set_paper_hidden(paper_id, hidden == "1")
+        store.papers.set_paper_hidden(paper_id, hidden == "1")
     else:
-        store.set_submission_hidden(paper_id, hidden == "1")
+        store.community.set_submission_hidden(paper_id, hidden == "1")
     log.info("%s set %s %s hidden=%s", admin.username, target, paper_id, hidden)
     return redirect(safe_next(next))
 

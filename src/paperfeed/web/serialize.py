@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from paperfeed.ingest.normalize import arxiv_links
+from paperfeed.arxiv_ids import arxiv_links
 from paperfeed.models import FeedItem, Paper, Submission
 
 JsonObject = dict[str, Any]

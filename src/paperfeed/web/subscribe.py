@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from paperfeed.digest.models import UNSUBSCRIBED, Preferences, Subscriber
-from paperfeed.digest.service import DigestService
+from paperfeed.digest.digests import DigestService
 from paperfeed.errors import Invalid
+from paperfeed.models import UNSUBSCRIBED, Preferences, Subscriber
 from paperfeed.web import auth, pages
 
 router = APIRouter(include_in_schema=False)

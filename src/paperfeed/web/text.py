@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from markupsafe import Markup, escape
 
-from paperfeed.search.query import Query, parse_query, snippet
+from paperfeed.query import Query, parse_query, snippet
 
 # An HTML entity in escaped text (skipped, so a query word never splits "&lt;") or a word.
 _ENTITY_OR_WORD = re.compile(r"&#?\w+;|\w+", re.UNICODE)

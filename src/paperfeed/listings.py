@@ -143,8 +143,8 @@ class FeedPage:
 
 def adjacent_periods(store: SqlStore, period: Period) -> tuple[Period | None, Period | None]:
     """The nearest periods of the same kind before and after `period` that have submissions."""
-    before, _ = store.adjacent_days(period.start)
-    _, after = store.adjacent_days(period.end)
+    before, _ = store.community.adjacent_days(period.start)
+    _, after = store.community.adjacent_days(period.end)
     return (
         period_of(period.kind, before) if before else None,
         period_of(period.kind, after) if after else None,
@@ -155,7 +155,7 @@ def feed_page(
     store: SqlStore, period: Period, *, sort: str = "upvotes", limit: int = 50, offset: int = 0
 ) -> FeedPage:
     """One page of the feed for `period`, with links to its neighbours."""
-    items = store.feed(period.start, period.end, sort=sort, limit=limit + 1, offset=offset)
+    items = store.community.listing(period.start, period.end, sort=sort, limit=limit + 1, offset=offset)
     previous, following = adjacent_periods(store, period)
     return FeedPage(
         period=period,
@@ -170,7 +170,7 @@ def feed_page(
 
 def default_day(store: SqlStore, today: dt.date | None = None) -> dt.date:
     """The latest day with submissions, else today."""
-    return store.latest_day() or today or dt.datetime.now(dt.UTC).date()
+    return store.community.latest_day() or today or dt.datetime.now(dt.UTC).date()
 
 
 # -- trending --------------------------------------------------------------------------------
@@ -226,17 +226,17 @@ def trending(
     """
     now = _aware(now or dt.datetime.now(dt.UTC))
     window = dt.timedelta(days=window_days)
-    candidates = store.submissions_since(now - window)
+    candidates = store.community.submissions_since(now - window)
     archived = False
     if not candidates:
-        latest = store.latest_day()
+        latest = store.community.latest_day()
         if latest is not None:
             as_of = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), dt.UTC)
             if as_of < now:
                 now, archived = as_of, True
                 candidates = [
                     c
-                    for c in store.submissions_since(now - window)
+                    for c in store.community.submissions_since(now - window)
                     if _aware(c.submission.submitted_at) <= now
                 ]
     ranked = rank_trending(candidates, now=now, gravity=gravity, limit=limit)

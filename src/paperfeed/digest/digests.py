@@ -46,16 +46,10 @@ from paperfeed.digest.deliver import (
     send_with_retries,
 )
 from paperfeed.digest.lock import sender_lock
-from paperfeed.digest.models import (
-    ACTIVE,
-    OUTBOX_PENDING,
-    OUTBOX_SENDING,
-    OutboxEntry,
-    Subscriber,
-)
+from paperfeed.digest.optin import Subscriptions
 from paperfeed.digest.render import Renderer
-from paperfeed.digest.subscriptions import Subscriptions
 from paperfeed.errors import Unavailable
+from paperfeed.models import ACTIVE, OUTBOX_PENDING, OUTBOX_SENDING, OutboxEntry, Subscriber
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
@@ -193,7 +187,7 @@ class DigestService:
         )
 
     def due_subscribers(self, date: dt.date) -> list[Subscriber]:
-        return [s for s in self.store.list_subscribers(status=ACTIVE) if is_due(s.prefs, date)]
+        return [s for s in self.store.subscriptions.list_subscribers(status=ACTIVE) if is_due(s.prefs, date)]
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -218,7 +212,7 @@ class DigestService:
         due = self.due_subscribers(date)
         settled = {
             e.subscriber_id
-            for e in self.store.outbox(date)
+            for e in self.store.subscriptions.outbox(date)
             if e.status not in (OUTBOX_PENDING, OUTBOX_SENDING)
         }
         todo = [s for s in due if s.id not in settled]
@@ -234,18 +228,18 @@ class DigestService:
     def _send(self, date: dt.date, report: DigestReport) -> None:
         due = self.due_subscribers(date)
         report.due = len(due)
-        report.planned = self.store.plan_digests(date, [s.id for s in due])
-        entries = self.store.outbox(date)
+        report.planned = self.store.subscriptions.plan_digests(date, [s.id for s in due])
+        entries = self.store.subscriptions.outbox(date)
         open_entries = [e for e in entries if e.status in (OUTBOX_PENDING, OUTBOX_SENDING)]
         report.already_done = len(entries) - len(open_entries)
         report.resumed = sum(e.status == OUTBOX_SENDING for e in open_entries)
-        subscribers = self.store.subscribers_by_ids([e.subscriber_id for e in open_entries])
+        subscribers = self.store.subscriptions.subscribers_by_ids([e.subscriber_id for e in open_entries])
         active = {sid for sid, s in subscribers.items() if s.status == ACTIVE}
         live = [e for e in open_entries if e.subscriber_id in active]
         gone = [e.id for e in open_entries if e.subscriber_id not in active]
         digests = self.compose(date, [subscribers[e.subscriber_id] for e in live])
         empty = [e.id for e, d in zip(live, digests, strict=True) if d.is_empty]
-        self.store.mark_digest_skipped(gone + empty)
+        self.store.subscriptions.mark_digest_skipped(gone + empty)
         report.skipped = len(gone) + len(empty)
         work = [(e, d) for e, d in zip(live, digests, strict=True) if not d.is_empty]
         if not work:
@@ -264,7 +258,7 @@ class DigestService:
         for done, (entry, digest) in enumerate(work, start=1):
             rendered = self.renderer.render_digest(digest)
             message = self.renderer.digest_message(rendered)
-            if not self.store.claim_digest(entry.id, rendered.message_id):
+            if not self.store.subscriptions.claim_digest(entry.id, rendered.message_id):
                 report.already_done += 1
                 continue
             try:
@@ -272,18 +266,18 @@ class DigestService:
             except DeliveryError as error:
                 report.errors.append(f"{digest.subscriber.email}: {error}")
                 if error.fatal:
-                    self.store.mark_digest_retry(entry.id, str(error))
+                    self.store.subscriptions.mark_digest_retry(entry.id, str(error))
                     report.stopped = str(error)
                     raise Unavailable(f"the mail server refuses to send: {error}") from error
                 if error.permanent:
                     report.failed += 1
-                    bounced = self.store.mark_digest_failed(
+                    bounced = self.store.subscriptions.mark_digest_failed(
                         entry, str(error), max_failures=self.settings.digest_max_failures
                     )
                     report.bounced += bounced
                     temporary_in_a_row = 0
                     continue
-                self.store.mark_digest_retry(entry.id, str(error))
+                self.store.subscriptions.mark_digest_retry(entry.id, str(error))
                 report.deferred += 1
                 temporary_in_a_row += 1
                 if temporary_in_a_row >= MAX_TEMPORARY_IN_A_ROW:
@@ -295,7 +289,7 @@ class DigestService:
                     return
                 continue
             temporary_in_a_row = 0
-            self.store.mark_digest_sent(entry, rendered.paper_ids)
+            self.store.subscriptions.mark_digest_sent(entry, rendered.paper_ids)
             report.sent += 1
             report.papers += len(rendered.paper_ids)
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from lxml import etree
 
-from paperfeed import feed as feeds
+from paperfeed import listings
 from paperfeed.models import Paper, Submission
 from paperfeed.web.api import FeedDep, JsonErrorRoute, search_papers
 from paperfeed.web.serialize import iso, links
@@ -113,8 +113,8 @@ def daily_feed(
 ) -> Response:
     """The papers of one day (week, month), most upvoted first."""
     store = feed.store
-    period = feeds.parse_period(date, week, month, default_day=feeds.default_day(store))
-    items = store.feed(period.start, period.end, sort="upvotes", limit=FEED_LIMIT)
+    period = listings.parse_period(date, week, month, default_day=listings.default_day(store))
+    items = store.community.listing(period.start, period.end, sort="upvotes", limit=FEED_LIMIT)
     name, value = period.param
     base = feed.settings.base_url
     return _atom(
@@ -132,7 +132,7 @@ def daily_feed(
 def trending_feed(feed: FeedDep) -> Response:
     """Trending papers of the last `trending_window_days` days."""
     settings = feed.settings
-    result = feeds.trending(
+    result = listings.trending(
         feed.store,
         gravity=settings.trending_gravity,
         window_days=settings.trending_window_days,

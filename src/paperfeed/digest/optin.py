@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable
 
 from paperfeed.digest.deliver import DeliveryError, Mailer
-from paperfeed.digest.models import ACTIVE, PENDING, UNSUBSCRIBED, Preferences, Subscriber
 from paperfeed.digest.render import Renderer
 from paperfeed.digest.tokens import CONFIRM, MANAGE
 from paperfeed.errors import Conflict, Invalid, NotFound, Unavailable
+from paperfeed.models import ACTIVE, PENDING, UNSUBSCRIBED, Preferences, Subscriber
 from paperfeed.store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -43,17 +43,17 @@ class Subscriptions:
         sent a link to manage them instead, and nothing changes: no one can alter another
         person's subscription by knowing their address."""
         email = check_email(email)
-        subscriber = self.store.find_subscriber(email)
+        subscriber = self.store.subscriptions.find_subscriber(email)
         if subscriber is None:
             try:
-                subscriber = self.store.add_subscriber(
+                subscriber = self.store.subscriptions.add_subscriber(
                     email, prefs or Preferences(), user_id=user_id
                 )
             except Conflict:  # subscribed concurrently
-                subscriber = self.store.find_subscriber(email)
+                subscriber = self.store.subscriptions.find_subscriber(email)
                 assert subscriber is not None
         elif subscriber.status != ACTIVE:
-            subscriber = self.store.update_subscriber(
+            subscriber = self.store.subscriptions.update_subscriber(
                 subscriber.id, status=PENDING, prefs=prefs, user_id=user_id
             )
         already = subscriber.status == ACTIVE
@@ -66,15 +66,15 @@ class Subscriptions:
     def add_confirmed(self, email: str, prefs: Preferences | None = None) -> Subscriber:
         """Operator path (CLI): an address the operator vouches for, active at once."""
         email = check_email(email)
-        subscriber = self.store.find_subscriber(email)
+        subscriber = self.store.subscriptions.find_subscriber(email)
         if subscriber is None:
-            return self.store.add_subscriber(email, prefs or Preferences(), status=ACTIVE)
-        return self.store.update_subscriber(subscriber.id, status=ACTIVE, prefs=prefs)
+            return self.store.subscriptions.add_subscriber(email, prefs or Preferences(), status=ACTIVE)
+        return self.store.subscriptions.update_subscriber(subscriber.id, status=ACTIVE, prefs=prefs)
 
     def confirm(self, token: str) -> Subscriber:
         subscriber = self._from_token(CONFIRM, token)
         if subscriber.status == PENDING:
-            return self.store.update_subscriber(subscriber.id, status=ACTIVE)
+            return self.store.subscriptions.update_subscriber(subscriber.id, status=ACTIVE)
         if subscriber.status == ACTIVE:
             return subscriber
         raise Invalid("this confirmation link is no longer valid: subscribe again")
@@ -87,7 +87,7 @@ class Subscriptions:
         subscriber = self.for_token(token)
         if subscriber.status == UNSUBSCRIBED:
             raise Invalid("you are unsubscribed: subscribe again to receive digests")
-        return self.store.update_subscriber(subscriber.id, prefs=prefs)
+        return self.store.subscriptions.update_subscriber(subscriber.id, prefs=prefs)
 
     def unsubscribe(self, token: str) -> Subscriber:
         """Stop all digests to the link's address (idempotent)."""
@@ -95,12 +95,12 @@ class Subscriptions:
         if subscriber.status == UNSUBSCRIBED:
             return subscriber
         log.info("subscriber %d unsubscribed", subscriber.id)
-        return self.store.update_subscriber(subscriber.id, status=UNSUBSCRIBED)
+        return self.store.subscriptions.update_subscriber(subscriber.id, status=UNSUBSCRIBED)
 
     def _from_token(self, purpose: str, token: str) -> Subscriber:
         subscriber_id, fingerprint = self.renderer.tokens.read(purpose, token)
         try:
-            subscriber = self.store.get_subscriber(subscriber_id)
+            subscriber = self.store.subscriptions.get_subscriber(subscriber_id)
         except NotFound:
             raise Invalid("this link is invalid or has expired") from None
         if not self.renderer.tokens.matches(subscriber, fingerprint):
