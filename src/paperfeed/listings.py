@@ -155,7 +155,9 @@ def feed_page(
     store: SqlStore, period: Period, *, sort: str = "upvotes", limit: int = 50, offset: int = 0
 ) -> FeedPage:
     """One page of the feed for `period`, with links to its neighbours."""
-    items = store.community.listing(period.start, period.end, sort=sort, limit=limit + 1, offset=offset)
+    items = store.community.listing(
+        period.start, period.end, sort=sort, limit=limit + 1, offset=offset
+    )
     previous, following = adjacent_periods(store, period)
     return FeedPage(
         period=period,

@@ -69,10 +69,17 @@ def test_category_filter_and_no_paper_twice_across_digests(feed: PaperFeed) -> N
     for day in (DAY, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1)):
         report = service.send(day)
         assert report.failed == 0
-    for entry in feed.store.subscriptions.outbox(DAY) + feed.store.subscriptions.outbox(DAY + dt.timedelta(days=1)):
+    for entry in feed.store.subscriptions.outbox(DAY) + feed.store.subscriptions.outbox(
+        DAY + dt.timedelta(days=1)
+    ):
         assert entry.status == "sent"
     for subscriber in (only_cl, everything):
-        ids = [pid for _, pid in feed.store.subscriptions.sent_papers([subscriber.id], [p.id for p in papers])]
+        ids = [
+            pid
+            for _, pid in feed.store.subscriptions.sent_papers(
+                [subscriber.id], [p.id for p in papers]
+            )
+        ]
         sent[subscriber.id] = ids
         assert len(ids) == len(set(ids))
     # Papers of day one still trending on day two (weekly window) are not sent again.

@@ -83,7 +83,10 @@ def test_double_opt_in_preferences_and_unsubscribe(feed: PaperFeed, client: Test
     )
     assert prefs.authors == ("Ada Lovelace",) and prefs.searches == ()
     bad = client.post("/preferences", data={**form, "max_papers": "500"})
-    assert bad.status_code == 400 and feed.store.subscriptions.get_subscriber(subscriber.id).prefs.max_papers == 7
+    assert (
+        bad.status_code == 400
+        and feed.store.subscriptions.get_subscriber(subscriber.id).prefs.max_papers == 7
+    )
 
     page = client.get(f"/unsubscribe?token={token}")  # GET only asks
     assert page.status_code == 200 and "<form" in page.text

@@ -50,4 +50,7 @@ def test_a_category_is_fetched_over_http_and_ingested(feed) -> None:
         source = read_rss(f"{server.url}/rss/stat", client=PoliteClient(delay=0))
         report = feed.ingest(source)
     assert report.new == FEED.read_text().count("<item>")
-    assert feed.store.papers.get_paper("2403.15527").authors == ["Matteo Gasparin", "Aaditya Ramdas"]
+    assert feed.store.papers.get_paper("2403.15527").authors == [
+        "Matteo Gasparin",
+        "Aaditya Ramdas",
+    ]

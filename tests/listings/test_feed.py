@@ -16,7 +16,9 @@ UTC = dt.UTC
 def _add(store, paper_id: str, day: dt.date, upvotes: int = 0, hour: int = 9) -> None:
     store.papers.upsert_papers([Paper(id=paper_id, title=f"Paper {paper_id}", abstract="Text.")])
     at = dt.datetime.combine(day, dt.time(hour), UTC)
-    store.community.save_submissions([Submission(paper_id, day, at, "someone", imported_upvotes=upvotes)])
+    store.community.save_submissions(
+        [Submission(paper_id, day, at, "someone", imported_upvotes=upvotes)]
+    )
 
 
 def test_parse_period_kinds_and_bounds() -> None:

@@ -77,7 +77,9 @@ def test_more_matching_words_rank_higher(feed: PaperFeed) -> None:
 
 
 def test_phrase_must_appear(feed: PaperFeed) -> None:
-    keys = [k for k, _ in feed.store.papers.keyword_search(parse_query('"binary neural networks"'), 500)]
+    keys = [
+        k for k, _ in feed.store.papers.keyword_search(parse_query('"binary neural networks"'), 500)
+    ]
     found = feed.store.papers.papers_by_keys(keys)
     assert found
     assert all("binary neural network" in f"{p.title} {p.abstract}".lower() for p in found)

@@ -59,12 +59,18 @@ def test_index_is_incremental(seeded: PaperFeed) -> None:
     assert service.pending() == 0
 
     paper = seeded.store.papers.get_paper(paper_id(seeded, BIPER))
-    seeded.store.papers.upsert_papers([paper.replace(comments="12 pages")])  # not in the embedded text
+    seeded.store.papers.upsert_papers(
+        [paper.replace(comments="12 pages")]
+    )  # not in the embedded text
     assert seeded.index() == 0
-    seeded.store.papers.upsert_papers([paper.replace(abstract=paper.abstract + " Code is released.")])
+    seeded.store.papers.upsert_papers(
+        [paper.replace(abstract=paper.abstract + " Code is released.")]
+    )
     assert seeded.index() == 1 and embedder.calls == total + 1
 
-    seeded.store.papers.upsert_papers([Paper(id="local:new", title="A new paper", abstract="Fresh text.")])
+    seeded.store.papers.upsert_papers(
+        [Paper(id="local:new", title="A new paper", abstract="Fresh text.")]
+    )
     assert attach(seeded, embedder).index() == 1  # also after a restart
     assert seeded.search_service.vector_count() == total + 1
 

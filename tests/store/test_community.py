@@ -17,7 +17,9 @@ NOON = dt.datetime(2024, 5, 27, 12, tzinfo=dt.UTC)
 
 @pytest.fixture
 def store(feed) -> SqlStore:
-    feed.store.papers.upsert_papers([make_paper("2401.00001"), make_paper("2401.00002", title="Second")])
+    feed.store.papers.upsert_papers(
+        [make_paper("2401.00001"), make_paper("2401.00002", title="Second")]
+    )
     return feed.store
 
 

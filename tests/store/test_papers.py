@@ -43,7 +43,9 @@ def test_reimporting_the_same_records_changes_nothing(store: SqlStore) -> None:
 
 def test_a_newer_version_replaces_the_older_one(store: SqlStore) -> None:
     store.papers.upsert_papers([make_paper(version=1)])
-    counts = store.papers.upsert_papers([make_paper(version=2, title="Revised title", source="oai-pmh")])
+    counts = store.papers.upsert_papers(
+        [make_paper(version=2, title="Revised title", source="oai-pmh")]
+    )
     paper = store.papers.get_paper("2401.00001")
     assert counts.updated == 1
     assert (paper.version, paper.title) == (2, "Revised title")
@@ -61,7 +63,9 @@ def test_an_older_version_only_fills_gaps(store: SqlStore) -> None:
 
 def test_a_record_without_version_never_overrides_arxiv_text(store: SqlStore) -> None:
     store.papers.upsert_papers([make_paper(version=2)])
-    store.papers.upsert_papers([make_paper(version=None, title="HF title", comments="Project page")])
+    store.papers.upsert_papers(
+        [make_paper(version=None, title="HF title", comments="Project page")]
+    )
     paper = store.papers.get_paper("2401.00001")
     assert paper.title == "Binary networks with periodic activations"
     assert paper.comments == "Project page"
@@ -69,7 +73,9 @@ def test_a_record_without_version_never_overrides_arxiv_text(store: SqlStore) ->
 
 def test_published_keeps_the_earliest_date(store: SqlStore) -> None:
     store.papers.upsert_papers([make_paper(published=dt.datetime(2024, 3, 1, tzinfo=dt.UTC))])
-    store.papers.upsert_papers([make_paper(version=2, published=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))])
+    store.papers.upsert_papers(
+        [make_paper(version=2, published=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))]
+    )
     assert store.papers.get_paper("2401.00001").published == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
@@ -80,7 +86,9 @@ def test_duplicates_within_one_batch_are_merged(store: SqlStore) -> None:
 
 
 def test_lookups(store: SqlStore) -> None:
-    store.papers.upsert_papers([make_paper("2401.00001"), make_paper("hep-th/9901001", title="Old style")])
+    store.papers.upsert_papers(
+        [make_paper("2401.00001"), make_paper("hep-th/9901001", title="Old style")]
+    )
     assert [p.id for p in store.papers.get_papers(["hep-th/9901001", "missing", "2401.00001"])] == [
         "hep-th/9901001",
         "2401.00001",
@@ -90,7 +98,9 @@ def test_lookups(store: SqlStore) -> None:
     assert store.papers.papers_by_key([keys["2401.00001"], -1]) == {
         keys["2401.00001"]: store.papers.get_paper("2401.00001")
     }
-    assert [p.id for p in store.papers.papers_by_keys([keys["hep-th/9901001"]])] == ["hep-th/9901001"]
+    assert [p.id for p in store.papers.papers_by_keys([keys["hep-th/9901001"]])] == [
+        "hep-th/9901001"
+    ]
     with pytest.raises(NotFound):
         store.papers.get_paper("2501.99999")
     assert store.papers.find_paper("2501.99999") is None

@@ -75,13 +75,17 @@ def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatc
     pg_store.papers.upsert_papers([make_paper(f"2401.{i:05d}") for i in range(300)])
     keys = pg_store.papers.paper_keys([f"2401.{i:05d}" for i in range(300)])
     ordered = [keys[f"2401.{i:05d}"] for i in range(300)]
-    pg_store.embeddings.save_embeddings("m", [(k, "h", v) for k, v in zip(ordered, vectors, strict=True)])
+    pg_store.embeddings.save_embeddings(
+        "m", [(k, "h", v) for k, v in zip(ordered, vectors, strict=True)]
+    )
     expected = np.argsort(-(vectors @ vectors[0]))[:10]
 
     exact = pg_store.embeddings.nearest_keys("m", vectors[0], 10)
     assert [k for k, _ in exact] == [ordered[i] for i in expected]
     assert exact[0][1] == pytest.approx(1.0, abs=1e-5)
-    assert ordered[0] not in [k for k, _ in pg_store.embeddings.nearest_keys("m", vectors[0], 5, {ordered[0]})]
+    assert ordered[0] not in [
+        k for k, _ in pg_store.embeddings.nearest_keys("m", vectors[0], 5, {ordered[0]})
+    ]
     assert pg_store.embeddings.nearest_keys("other-model", vectors[0], 5) == []
 
     monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)  # enough for an index now
@@ -113,7 +117,9 @@ def test_a_first_load_builds_the_hnsw_index_once_at_the_end(
             ]
             pg_store.embeddings.save_embeddings("m", batch)
             assert "ix_embeddings_hnsw_8" not in index_names()
-        assert len(pg_store.embeddings.nearest_keys("m", rng.normal(size=8), 5)) == 5  # exact meanwhile
+        assert (
+            len(pg_store.embeddings.nearest_keys("m", rng.normal(size=8), 5)) == 5
+        )  # exact meanwhile
     assert "ix_embeddings_hnsw_8" in index_names()
 
 
@@ -141,14 +147,18 @@ def _filled_sqlite(tmp_path) -> SqliteStore:
     )
     user = store.community.create_user("alice", "hash", "alice@example.org")
     store.community.add_vote("2401.00003", user.id)
-    subscriber = store.subscriptions.add_subscriber("alice@example.org", Preferences(), user_id=user.id)
+    subscriber = store.subscriptions.add_subscriber(
+        "alice@example.org", Preferences(), user_id=user.id
+    )
     store.subscriptions.plan_digests(DAY, [subscriber.id])
     entry = store.subscriptions.outbox(DAY)[0]
     store.subscriptions.claim_digest(entry.id, "<m@x>")
     store.subscriptions.mark_digest_sent(entry, ["2401.00003"])
     keys = store.papers.paper_keys([f"2401.{i:05d}" for i in range(25)])
     vectors = np.eye(25, 8, dtype=np.float32)[:, :8] + 0.01
-    store.embeddings.save_embeddings("m", [(keys[f"2401.{i:05d}"], "h", vectors[i]) for i in range(25)])
+    store.embeddings.save_embeddings(
+        "m", [(keys[f"2401.{i:05d}"], "h", vectors[i]) for i in range(25)]
+    )
     store.set_state("oai:cs", "token-42")
     return store
 
@@ -175,11 +185,16 @@ def test_copy_from_sqlite_resumes_and_keeps_keys(tmp_path, pg_store: PostgresSto
     ids = [f"2401.{i:05d}" for i in range(25)]
     assert pg_store.papers.paper_keys(ids) == source.paper_keys(ids)
     assert pg_store.papers.get_paper("2401.00003").upvotes == 5  # 4 imported + 1 vote
-    assert pg_store.community.voted_papers(pg_store.community.get_user_by_username("alice").id) == {"2401.00003"}
+    assert pg_store.community.voted_papers(pg_store.community.get_user_by_username("alice").id) == {
+        "2401.00003"
+    }
     assert pg_store.get_state("oai:cs") == "token-42"
     assert pg_store.subscriptions.sent_papers([1], ["2401.00003"]) == {(1, "2401.00003")}
     key = pg_store.papers.paper_keys(["2401.00007"])["2401.00007"]
-    assert pg_store.embeddings.nearest_keys("m", source.get_embeddings("m", [key])[key][0], 1)[0][0] == key
+    assert (
+        pg_store.embeddings.nearest_keys("m", source.get_embeddings("m", [key])[key][0], 1)[0][0]
+        == key
+    )
     assert len(pg_store.papers.keyword_search(parse_query("supervised"))) == 25
 
     pg_store.papers.upsert_papers([make_paper("2402.00001")])  # serial counters moved past the copy

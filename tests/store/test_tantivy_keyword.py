@@ -52,7 +52,9 @@ def segments(store: SqliteStore) -> int:
 
 def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> None:
     assert ids(store, "gradient") == ["2401.00001"]
-    store.papers.upsert_papers([paper(1, "Stochastic optimisation with momentum").replace(version=2)])
+    store.papers.upsert_papers(
+        [paper(1, "Stochastic optimisation with momentum").replace(version=2)]
+    )
     store.papers.catch_up_keyword_index()
     assert ids(store, "gradient") == []
     assert ids(store, "momentum") == ["2401.00001"]
@@ -146,7 +148,9 @@ def test_candidates_are_filtered_by_phrases_exclusions_and_visibility(store: Sql
     keys = store.papers.paper_keys(["2401.00001", "2401.00002", "2401.00003"])
     every = set(keys.values())
     assert store.papers.filter_keys(list(every), parse_query("x")) == every
-    assert store.papers.filter_keys(list(every), parse_query('"theory of mind"')) == {keys["2401.00002"]}
+    assert store.papers.filter_keys(list(every), parse_query('"theory of mind"')) == {
+        keys["2401.00002"]
+    }
     assert store.papers.filter_keys(list(every), parse_query("x -theory")) == {keys["2401.00003"]}
     assert store.papers.filter_keys(list(every), parse_query("x author:author")) == every
     assert store.papers.filter_keys(list(every), parse_query('x author:"B. Author"')) == set()
@@ -173,7 +177,9 @@ def test_shards_score_as_one_index_would(tmp_path: Path, monkeypatch: pytest.Mon
         store = SqliteStore.open(f"sqlite:///{tmp_path / name}")
         store.papers.upsert_papers(papers)
         store.papers.catch_up_keyword_index()
-        return [(k, round(s, 4)) for k, s in store.papers.keyword_search(parse_query("alpha gamma"), 10)]
+        return [
+            (k, round(s, 4)) for k, s in store.papers.keyword_search(parse_query("alpha gamma"), 10)
+        ]
 
     sharded = scores("sharded.db")
     monkeypatch.setattr(tantivy_keyword, "SHARDS", 1)
@@ -186,7 +192,9 @@ def test_a_large_catch_up_commits_in_bulk(
 ) -> None:
     monkeypatch.setattr(tantivy_keyword, "BULK_FROM", 2)
     monkeypatch.setattr(tantivy_keyword, "BATCH", 1)  # one page a paper, one commit for all
-    store.papers.upsert_papers([paper(n, f"Sparse attention kernels, part {n}") for n in range(4, 7)])
+    store.papers.upsert_papers(
+        [paper(n, f"Sparse attention kernels, part {n}") for n in range(4, 7)]
+    )
     before = segments(store)
     assert store.ranking.sync() == 3
     assert segments(store) <= before + SHARDS  # one new segment a shard

@@ -400,7 +400,9 @@ class Composer:
         index = self.candidates.index
         position = {s.id: pos for pos, s in enumerate(batch)}
         blocked: dict[int, set[int]] = defaultdict(set)
-        for subscriber_id, paper_id in self.store.subscriptions.sent_papers(list(position), list(index)):
+        for subscriber_id, paper_id in self.store.subscriptions.sent_papers(
+            list(position), list(index)
+        ):
             blocked[position[subscriber_id]].add(index[paper_id])
         for pos, subscriber in enumerate(batch):
             for paper_id in upvoted.get(subscriber.user_id, ()) if subscriber.user_id else ():

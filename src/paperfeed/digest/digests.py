@@ -187,7 +187,11 @@ class DigestService:
         )
 
     def due_subscribers(self, date: dt.date) -> list[Subscriber]:
-        return [s for s in self.store.subscriptions.list_subscribers(status=ACTIVE) if is_due(s.prefs, date)]
+        return [
+            s
+            for s in self.store.subscriptions.list_subscribers(status=ACTIVE)
+            if is_due(s.prefs, date)
+        ]
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -233,7 +237,9 @@ class DigestService:
         open_entries = [e for e in entries if e.status in (OUTBOX_PENDING, OUTBOX_SENDING)]
         report.already_done = len(entries) - len(open_entries)
         report.resumed = sum(e.status == OUTBOX_SENDING for e in open_entries)
-        subscribers = self.store.subscriptions.subscribers_by_ids([e.subscriber_id for e in open_entries])
+        subscribers = self.store.subscriptions.subscribers_by_ids(
+            [e.subscriber_id for e in open_entries]
+        )
         active = {sid for sid, s in subscribers.items() if s.status == ACTIVE}
         live = [e for e in open_entries if e.subscriber_id in active]
         gone = [e.id for e in open_entries if e.subscriber_id not in active]

@@ -68,7 +68,9 @@ class Subscriptions:
         email = check_email(email)
         subscriber = self.store.subscriptions.find_subscriber(email)
         if subscriber is None:
-            return self.store.subscriptions.add_subscriber(email, prefs or Preferences(), status=ACTIVE)
+            return self.store.subscriptions.add_subscriber(
+                email, prefs or Preferences(), status=ACTIVE
+            )
         return self.store.subscriptions.update_subscriber(subscriber.id, status=ACTIVE, prefs=prefs)
 
     def confirm(self, token: str) -> Subscriber:

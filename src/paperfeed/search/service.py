@@ -132,7 +132,9 @@ class SearchService:
         with self._lock:
             self._checked_at = time.monotonic()
             if self.store.vectors_in_store:  # pgvector: the database is the index, no file
-                self._stored_vectors, self._seen_seq = self.store.embeddings.embedding_status(self.model)
+                self._stored_vectors, self._seen_seq = self.store.embeddings.embedding_status(
+                    self.model
+                )
                 return f"{self._stored_vectors} vectors, searched in the database"
             if self._index is None:
                 self._index = self._open_index()
@@ -472,7 +474,9 @@ class SearchService:
         self, vector: np.ndarray, k: int = 10, exclude_ids: Sequence[str] = ()
     ) -> list[tuple[Paper, float]]:
         """The `k` visible papers nearest to `vector` (cosine), skipping `exclude_ids`."""
-        exclude = set(self.store.papers.paper_keys(list(exclude_ids)).values()) if exclude_ids else set()
+        exclude = (
+            set(self.store.papers.paper_keys(list(exclude_ids)).values()) if exclude_ids else set()
+        )
         self._refresh()
         want = k + 10
         while True:

@@ -139,7 +139,9 @@ def daily_items(
         if submitter:
             items = [i for i in items if i.submission.submitter == submitter]
         return items[offset : offset + limit]
-    pool = store.community.listing(start, end, sort="upvotes", limit=TRENDING_POOL, submitter=submitter)
+    pool = store.community.listing(
+        start, end, sort="upvotes", limit=TRENDING_POOL, submitter=submitter
+    )
     now = dt.datetime.now(dt.UTC)
     period_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
     ranked = listings.rank_trending(

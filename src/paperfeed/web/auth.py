@@ -80,7 +80,9 @@ def create_account(
 ) -> User:
     """A new user with an argon2 password hash; Invalid or Conflict when that is not possible."""
     check_new_account(username, password)
-    return store.community.create_user(username, hash_password(password), email or None, is_admin=is_admin)
+    return store.community.create_user(
+        username, hash_password(password), email or None, is_admin=is_admin
+    )
 
 
 def authenticate(store: SqlStore, username: str, password: str) -> User:
