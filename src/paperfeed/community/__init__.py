@@ -1,0 +1,1 @@
+"""Community rules: accounts, submissions, votes and moderation, over the store."""

@@ -1,0 +1,1 @@
+"""Ingest: one module per source; each yields records, the runner upserts them in batches."""

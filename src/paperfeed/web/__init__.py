@@ -1,0 +1,1 @@
+"""The web face: FastAPI routes that translate HTTP to PaperFeed calls and back."""
