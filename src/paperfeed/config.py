@@ -46,6 +46,7 @@ class Settings:
     # Nested: its fields come from PAPERFEED_SMTP_*, not from one variable.
     smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata={"env": None})
     arxiv_delay: float = 3.0  # seconds between arXiv requests, as arXiv asks
+    arxiv_api_url: str = "http://export.arxiv.org/api/query"  # arXiv API (submissions' lookups)
     hf_endpoint: str = "https://huggingface.co"  # Hugging Face Hub address (daily papers API)
     shared_dir: Path | None = None  # a checkout's ../shared: real sample data for `bootstrap`
 

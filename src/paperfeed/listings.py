@@ -1,4 +1,4 @@
-"""The daily feed: day / week / month periods with prev/next navigation, and trending.
+"""Listings: day / week / month periods with prev/next navigation, trending, the Hub listing.
 
 Pure functions over store results; the web pages, the API and the digests all call these.
 
@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from paperfeed.config import Settings
 from paperfeed.errors import Invalid
 from paperfeed.models import FeedItem
 from paperfeed.store import SqlStore
@@ -213,19 +214,16 @@ def rank_trending(
 
 
 def trending(
-    store: SqlStore,
-    *,
-    gravity: float,
-    window_days: int,
-    now: dt.datetime | None = None,
-    limit: int = 50,
+    store: SqlStore, settings: Settings, *, now: dt.datetime | None = None, limit: int = 50
 ) -> Trending:
-    """Trending submissions of the `window_days` before `now`.
+    """Trending submissions of the ``settings.trending_window_days`` before `now`, ranked with
+    ``settings.trending_gravity``.
 
     A store whose newest submission is older than the window (an imported archive, a quiet
     instance) is ranked as of the end of its latest feed day instead, with ``archived=True``,
     so the page shows the last active week rather than nothing.
     """
+    gravity, window_days = settings.trending_gravity, settings.trending_window_days
     now = _aware(now or dt.datetime.now(dt.UTC))
     window = dt.timedelta(days=window_days)
     candidates = store.community.submissions_since(now - window)
@@ -247,3 +245,65 @@ def trending(
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# -- the Hub-compatible listing ----------------------------------------------------------------
+
+API_SORTS = ("publishedAt", "trending", "upvotes")
+TRENDING_POOL = 10_000  # most submissions of one period ranked for sort=trending
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPapersRequest:
+    """What ``/api/daily_papers`` (``HfApi.list_daily_papers``) asks for."""
+
+    date: str | None = None
+    week: str | None = None
+    month: str | None = None
+    submitter: str | None = None
+    sort: str | None = None  # publishedAt, trending or upvotes
+    page: int = 0
+    limit: int = 50
+
+
+def daily_papers(
+    store: SqlStore, request: DailyPapersRequest, settings: Settings, *, now: dt.datetime
+) -> list[FeedItem]:
+    """The feed items of one API page.
+
+    With a date, week or month the default order is most upvoted first (as the Hub serves a day);
+    without one every day is listed, newest submission first, and ``page`` pages back in time.
+    """
+    sort = request.sort
+    if sort is not None and sort not in API_SORTS:
+        raise Invalid(f"sort must be one of {', '.join(API_SORTS)}")
+    has_period = bool(request.date or request.week or request.month)
+    if has_period:
+        period = parse_period(request.date, request.week, request.month, default_day=dt.date.min)
+        start, end = period.start, period.end
+    else:
+        start, end = dt.date.min, dt.date.max
+    sort = sort or ("upvotes" if has_period else "publishedAt")
+    limit, offset, submitter = request.limit, request.page * request.limit, request.submitter
+    if sort != "trending":
+        store_sort = "date" if sort == "publishedAt" else "upvotes"
+        return store.community.listing(
+            start, end, sort=store_sort, limit=limit, offset=offset, submitter=submitter
+        )
+    if not has_period:
+        ranked = trending(store, settings, now=now, limit=TRENDING_POOL).items
+        items = [t.item for t in ranked]
+        if submitter:
+            items = [i for i in items if i.submission.submitter == submitter]
+        return items[offset : offset + limit]
+    pool = store.community.listing(
+        start, end, sort="upvotes", limit=TRENDING_POOL, submitter=submitter
+    )
+    period_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    top = rank_trending(
+        pool,
+        now=min(_aware(now), period_end),
+        gravity=settings.trending_gravity,
+        limit=offset + limit,
+    )
+    return [t.item for t in top[offset:]]

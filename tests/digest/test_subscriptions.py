@@ -14,7 +14,7 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.models import ACTIVE, PENDING, UNSUBSCRIBED
 from paperfeed.web.app import create_app
-from paperfeed.web.auth import CSRF_FIELD
+from paperfeed.web.deps import CSRF_FIELD
 
 
 def _outbox(settings: Settings) -> list[email.message.EmailMessage]:

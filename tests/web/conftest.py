@@ -10,14 +10,14 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from paperfeed.community import accounts
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper, Submission
 from paperfeed.search.service import SearchService
-from paperfeed.web import auth
 from paperfeed.web.app import create_app
-from paperfeed.web.auth import Limit, RateLimits, create_account
+from paperfeed.web.limits import Limit, RateLimits
 from tests.search.fakes import HashingEmbedder
 
 UTC = dt.UTC
@@ -100,7 +100,9 @@ def use_fake_embedder(feed: PaperFeed) -> None:
 def cheap_password_hashes() -> Iterator[None]:
     """argon2 with its smallest cost: the same code path, without a second per hash."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        patch.setattr(
+            accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
         yield
 
 
@@ -108,8 +110,8 @@ def populate(feed: PaperFeed) -> PaperFeed:
     """The fixture papers, indexed, and the accounts alice and root (an admin)."""
     load_fixture_papers(feed)
     use_fake_embedder(feed)
-    create_account(feed.store, "alice", PASSWORD, "alice@example.org")
-    create_account(feed.store, "root", PASSWORD, is_admin=True)
+    feed.create_account("alice", PASSWORD, "alice@example.org")
+    feed.create_account("root", PASSWORD, is_admin=True)
     return feed
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from paperfeed.cli import main
+from paperfeed.community.accounts import authenticate
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
-from paperfeed.web.auth import authenticate
 
 
 def run(data_dir: Path, *args: str, stdin: str | None = None):

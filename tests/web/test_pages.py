@@ -9,11 +9,11 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
+from paperfeed import core
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper
-from paperfeed.web import actions
 from paperfeed.web.app import create_app
 from tests.conftest import DATA
 from tests.helpers.recorded_server import RecordedServer
@@ -425,10 +425,16 @@ def test_submit_errors(client: TestClient, raw: str, status: int, message: str) 
     assert response.status_code == status and message in response.text
 
 
+def at_arxiv(feed: PaperFeed, api_url: str) -> PaperFeed:
+    """`feed`, looking submitted papers up in the arXiv API at `api_url`."""
+    feed.settings = feed.settings.with_overrides(arxiv_api_url=api_url)
+    return feed
+
+
 def test_submit_fetches_unknown_papers_from_arxiv(web_feed: PaperFeed, limits) -> None:
     with RecordedServer() as server:
         server.serve("/api/query", (ATOM / "id_1605.08386_s0_m100_199195aa31ad.xml").read_bytes())
-        app = create_app(web_feed, rate_limits=limits, arxiv_url=server.url + "/api/query")
+        app = create_app(at_arxiv(web_feed, server.url + "/api/query"), rate_limits=limits)
         with TestClient(app) as client:
             response = submit(client, log_in(client, "alice"), "arXiv:1605.08386")
             assert response.status_code == 303
@@ -439,17 +445,17 @@ def test_submit_fetches_unknown_papers_from_arxiv(web_feed: PaperFeed, limits) -
 
 
 def test_submit_unknown_and_unreachable_arxiv(web_feed: PaperFeed, limits, monkeypatch) -> None:
-    monkeypatch.setattr(actions, "LOOKUP_BACKOFF", 0.0)
+    monkeypatch.setattr(core, "LOOKUP_BACKOFF", 0.0)
     with RecordedServer() as server:
         server.serve("/api/query", (ATOM / "id_0000.0000_s0_m100_8b51d9633a68.xml").read_bytes())
-        app = create_app(web_feed, rate_limits=limits, arxiv_url=server.url + "/api/query")
+        app = create_app(at_arxiv(web_feed, server.url + "/api/query"), rate_limits=limits)
         with TestClient(app) as client:
             unknown = submit(client, log_in(client, "alice"), "0000.00001")
     assert unknown.status_code == 404 and "no such paper on arXiv" in unknown.text
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(web_feed, rate_limits=limits, arxiv_url=f"http://127.0.0.1:{port}/api/query")
+    app = create_app(at_arxiv(web_feed, f"http://127.0.0.1:{port}/api/query"), rate_limits=limits)
     with TestClient(app) as client:
         offline = submit(client, log_in(client, "alice"), "2403.00001")
     assert offline.status_code == 503 and "arXiv could not be reached" in offline.text

@@ -6,7 +6,6 @@ import click
 
 from paperfeed.cli.context import pass_feed
 from paperfeed.core import PaperFeed
-from paperfeed.errors import PaperfeedError
 
 
 @click.group()
@@ -22,12 +21,7 @@ def user() -> None:
 @pass_feed
 def create(feed: PaperFeed, username: str, admin: bool, email: str | None, password: str) -> None:
     """Create the account USERNAME."""
-    from paperfeed.web.auth import create_account
-
-    try:
-        account = create_account(feed.store, username, password, email, is_admin=admin)
-    except PaperfeedError as error:
-        raise click.ClickException(str(error)) from error
+    account = feed.create_account(username, password, email, is_admin=admin)
     role = "admin" if account.is_admin else "user"
     click.echo(f"created {role} {account.username} (id {account.id})")
 
@@ -38,8 +32,5 @@ def create(feed: PaperFeed, username: str, admin: bool, email: str | None, passw
 @pass_feed
 def set_admin(feed: PaperFeed, username: str, revoke: bool) -> None:
     """Grant (or --revoke) the admin role of USERNAME."""
-    try:
-        feed.store.community.set_admin(username, not revoke)
-    except PaperfeedError as error:
-        raise click.ClickException(str(error)) from error
+    feed.set_admin(username, not revoke)
     click.echo(f"{username} is {'no longer ' if revoke else 'now '}an admin")

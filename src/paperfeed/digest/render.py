@@ -21,11 +21,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import jinja2
 import markupsafe
 
+from paperfeed import links
 from paperfeed.digest.compose import Digest
 from paperfeed.digest.tokens import CONFIRM, MANAGE, Tokens
 from paperfeed.models import Paper, Subscriber
@@ -105,7 +106,7 @@ class Renderer:
     # -- links -------------------------------------------------------------------------------
 
     def paper_url(self, paper_id: str) -> str:
-        return f"{self.base_url}/papers/{quote(paper_id, safe=':/')}"
+        return links.paper_url(self.base_url, paper_id)
 
     def manage_urls(self, subscriber: Subscriber) -> tuple[str, str]:
         """(preferences URL, unsubscribe URL), both carrying the subscriber's manage token."""

@@ -11,17 +11,19 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from lxml import etree
 
-from paperfeed import listings
+from paperfeed import links, listings
 from paperfeed.models import Paper, Submission
-from paperfeed.web.api import FeedDep, JsonErrorRoute, search_papers
-from paperfeed.web.serialize import iso, links
+from paperfeed.web.api import search_papers
+from paperfeed.web.deps import FeedDep
+from paperfeed.web.errors import ErrorMappingRoute
+from paperfeed.web.serialize import iso, source_links
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 FEED_LIMIT = 100
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-router = APIRouter(route_class=JsonErrorRoute, tags=["feeds"])
+router = APIRouter(route_class=ErrorMappingRoute, tags=["feeds"])
 
 
 def _text(value: str) -> str:
@@ -71,7 +73,7 @@ def atom_feed(
     _add(root, "generator", "paperfeed")
     for (paper, _), updated in zip(entries, stamps, strict=True):
         entry = _add(root, "entry")
-        paper_page = f"{base_url}/papers/{paper.id}"
+        paper_page = links.paper_url(base_url, paper.id)
         _add(entry, "id", paper_page)
         _add(entry, "title", paper.title or paper.id)
         _add(entry, "updated", iso(updated))
@@ -80,7 +82,7 @@ def atom_feed(
         for name in paper.authors:
             _add(_add(entry, "author"), "name", name)
         _add(entry, "link", rel="alternate", type="text/html", href=paper_page)
-        abs_url, pdf_url = links(paper)
+        abs_url, pdf_url = source_links(paper)
         if abs_url:
             _add(entry, "link", rel="related", type="text/html", title="abstract", href=abs_url)
         if pdf_url:
@@ -112,9 +114,8 @@ def daily_feed(
     month: str | None = Query(None, description="YYYY-MM"),
 ) -> Response:
     """The papers of one day (week, month), most upvoted first."""
-    store = feed.store
-    period = listings.parse_period(date, week, month, default_day=listings.default_day(store))
-    items = store.community.listing(period.start, period.end, sort="upvotes", limit=FEED_LIMIT)
+    period = listings.parse_period(date, week, month, default_day=feed.latest_day())
+    items = feed.listing(period, sort="upvotes", limit=FEED_LIMIT).items
     name, value = period.param
     base = feed.settings.base_url
     return _atom(
@@ -131,14 +132,8 @@ def daily_feed(
 @router.get("/feeds/trending.atom", response_class=Response)
 def trending_feed(feed: FeedDep) -> Response:
     """Trending papers of the last `trending_window_days` days."""
-    settings = feed.settings
-    result = listings.trending(
-        feed.store,
-        gravity=settings.trending_gravity,
-        window_days=settings.trending_window_days,
-        limit=FEED_LIMIT,
-    )
-    base = settings.base_url
+    result = feed.trending(limit=FEED_LIMIT)
+    base = feed.settings.base_url
     subtitle = f"as of {result.as_of:%Y-%m-%d}" if result.archived else None
     return _atom(
         atom_feed(

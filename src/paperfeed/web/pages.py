@@ -1,7 +1,7 @@
 """The HTML pages: server-rendered with Jinja2 (autoescaped), usable without JavaScript.
 
 Every state change is a POST form carrying the session's CSRF token and answered with a
-303 redirect back to the page it came from.
+303 redirect back to the page it came from. Routes only translate HTTP to PaperFeed calls.
 """
 
 from __future__ import annotations
@@ -9,31 +9,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 
-from paperfeed import listings
-from paperfeed.arxiv_ids import parse_arxiv_id
-from paperfeed.core import PaperFeed
-from paperfeed.errors import Invalid, InvalidRecord, NotFound, PaperfeedError
+from paperfeed import links, listings
+from paperfeed.errors import Invalid, PaperfeedError
 from paperfeed.models import Paper
-from paperfeed.web import auth, text
-from paperfeed.web.actions import submit_paper
+from paperfeed.web import text
+from paperfeed.web.deps import (
+    check_csrf,
+    client_key,
+    current_user,
+    get_feed,
+    limiters,
+    log_in,
+    log_out,
+)
+from paperfeed.web.errors import ErrorMappingRoute
+from paperfeed.web.templating import redirect, render, safe_next
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.filters["highlight"] = text.highlight
-templates.env.filters["shorten"] = text.shorten
-templates.env.filters["search_snippet"] = text.search_snippet
-templates.env.filters["safe_url"] = text.safe_url
-templates.env.globals["CSRF_FIELD"] = auth.CSRF_FIELD
+router = APIRouter(include_in_schema=False, route_class=ErrorMappingRoute)
 
 FEED_PAGE = 30
 SEARCH_PAGE = 20
@@ -42,54 +42,8 @@ TRENDING = 30
 MAX_PAGE = 500
 
 
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def get_feed(request: Request) -> PaperFeed:
-    return request.app.state.feed
-
-
-def here(request: Request) -> str:
-    """This page's path and query, for forms that come back to it."""
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """`target` when it is a path on this site, else `default` (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
-
-
-def redirect(target: str) -> RedirectResponse:
-    return RedirectResponse(target, status_code=303)
-
-
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    has_session = "session" in request.scope
-    user = auth.current_user(request, get_feed(request).store) if has_session else None
-    context.update(
-        user=user,
-        csrf=auth.csrf_token(request) if has_session else "",
-        here=here(request),
-    )
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    try:
-        return render(request, "error.html", status_code, status=status_code, message=message)
-    except Exception:  # the error page itself failed: answer plainly
-        log.exception("rendering the error page failed")
-        return HTMLResponse(f"<h1>Error {status_code}</h1>", status_code=status_code)
-
-
 def voted_ids(request: Request, papers: list[Paper]) -> set[str]:
-    user = auth.current_user(request, get_feed(request).store)
-    if user is None or not papers:
-        return set()
-    return get_feed(request).store.community.voted_papers(user.id, [p.id for p in papers])
+    return get_feed(request).voted(current_user(request), [p.id for p in papers])
 
 
 def page_number(page: int) -> int:
@@ -107,20 +61,6 @@ def parse_day(value: str | None, name: str) -> dt.date | None:
         raise Invalid(f"{name} must be a date written YYYY-MM-DD") from None
 
 
-def url_with(request: Request, **changes: object) -> str:
-    """This page's URL with some query parameters changed (None removes one)."""
-    params = dict(request.query_params)
-    for key, value in changes.items():
-        if value is None:
-            params.pop(key, None)
-        else:
-            params[key] = str(value)
-    return request.url.path + ("?" + urlencode(params) if params else "")
-
-
-templates.env.globals["url_with"] = url_with
-
-
 # -- the feed --------------------------------------------------------------------------------
 
 
@@ -133,12 +73,14 @@ def daily(
     sort: str | None = None,
     page: int = 1,
 ) -> Response:
-    store = get_feed(request).store
-    period = listings.parse_period(date, week, month, default_day=listings.default_day(store))
-    sort = listings.parse_sort(sort)
+    paperfeed = get_feed(request)
+    period = listings.parse_period(date, week, month, default_day=paperfeed.latest_day())
     number = page_number(page)
-    result = listings.feed_page(
-        store, period, sort=sort, limit=FEED_PAGE, offset=(number - 1) * FEED_PAGE
+    result = paperfeed.listing(
+        period,
+        sort=listings.parse_sort(sort),
+        limit=FEED_PAGE,
+        offset=(number - 1) * FEED_PAGE,
     )
     kinds = {kind: listings.period_of(kind, period.start) for kind in ("day", "week", "month")}
     return render(
@@ -155,14 +97,7 @@ def daily(
 
 @router.get("/trending", response_class=HTMLResponse)
 def trending(request: Request) -> Response:
-    paperfeed = get_feed(request)
-    settings = paperfeed.settings
-    result = listings.trending(
-        paperfeed.store,
-        gravity=settings.trending_gravity,
-        window_days=settings.trending_window_days,
-        limit=TRENDING,
-    )
+    result = get_feed(request).trending(limit=TRENDING)
     items = [t.item for t in result.items]
     return render(
         request,
@@ -242,16 +177,11 @@ def search(
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 def paper_page(request: Request, paper_id: str) -> Response:
     paperfeed = get_feed(request)
-    store = paperfeed.store
-    paper = store.papers.find_paper(_canonical(paper_id))
-    user = auth.current_user(request, store)
-    is_admin = bool(user and user.is_admin)
-    if paper is None or (paper.hidden and not is_admin):
-        raise NotFound(f"there is no paper {paper_id!r} here")
+    paper, submission = paperfeed.paper_for_reader(paper_id, current_user(request))
     if paper.id != paper_id:
-        return redirect(f"/papers/{paper.id}")
+        return redirect(links.paper_path(paper.id))
     try:
-        similar = [p for p in paperfeed.similar(paper.id, limit=SIMILAR) if not p.hidden]
+        similar = paperfeed.similar(paper.id, limit=SIMILAR)
     except PaperfeedError as error:
         log.info("no similar papers for %s: %s", paper.id, error)
         similar = []
@@ -259,17 +189,10 @@ def paper_page(request: Request, paper_id: str) -> Response:
         request,
         "paper.html",
         paper=paper,
-        submission=store.community.get_submission(paper.id),
+        submission=submission,
         voted=voted_ids(request, [paper]),
         similar=similar,
     )
-
-
-def _canonical(raw: str) -> str:
-    try:
-        return parse_arxiv_id(raw)[0]
-    except InvalidRecord:
-        return raw
 
 
 # -- votes and moderation --------------------------------------------------------------------
@@ -283,22 +206,15 @@ def vote(
     next: str = Form("/"),
     csrf_token: str | None = Form(None),
 ) -> Response:
-    auth.check_csrf(request, csrf_token)
-    store = get_feed(request).store
+    check_csrf(request, csrf_token)
     back = safe_next(next)
-    user = auth.current_user(request, store)
+    user = current_user(request)
     if user is None:
         return redirect("/login?" + urlencode({"next": back}))
     if action not in ("up", "down"):
         raise Invalid("action must be 'up' or 'down'")
-    request.app.state.limiters.votes.hit(f"user:{user.id}")
-    paper = store.papers.find_paper(paper_id)
-    if paper is None or paper.hidden:
-        raise NotFound(f"there is no paper {paper_id!r} here")
-    if action == "up":
-        store.community.add_vote(paper.id, user.id)
-    else:
-        store.community.remove_vote(paper.id, user.id)
+    limiters(request).votes.hit(f"user:{user.id}")
+    get_feed(request).vote(paper_id, user, up=action == "up")
     return redirect(back)
 
 
@@ -311,16 +227,12 @@ def hide(
     next: str = Form("/"),
     csrf_token: str | None = Form(None),
 ) -> Response:
-    auth.check_csrf(request, csrf_token)
-    store = get_feed(request).store
-    admin = auth.require_admin(request, store)
-    if target not in ("paper", "submission") or hidden not in ("0", "1"):
-        raise Invalid("target must be 'paper' or 'submission' and hidden '0' or '1'")
-    if target == "paper":
-        store.papers.set_paper_hidden(paper_id, hidden == "1")
-    else:
-        store.community.set_submission_hidden(paper_id, hidden == "1")
-    log.info("%s set %s %s hidden=%s", admin.username, target, paper_id, hidden)
+    check_csrf(request, csrf_token)
+    if hidden not in ("0", "1"):
+        raise Invalid("hidden must be '0' or '1'")
+    get_feed(request).set_hidden(
+        current_user(request), paper_id, target=target, hidden=hidden == "1"
+    )
     return redirect(safe_next(next))
 
 
@@ -336,17 +248,16 @@ def submit_form(request: Request) -> Response:
 def submit(
     request: Request, arxiv_id: str = Form(""), csrf_token: str | None = Form(None)
 ) -> Response:
-    auth.check_csrf(request, csrf_token)
-    paperfeed = get_feed(request)
-    user = auth.current_user(request, paperfeed.store)
+    check_csrf(request, csrf_token)
+    user = current_user(request)
     if user is None:
         return redirect("/login?next=/submit")
     try:
-        request.app.state.limiters.submissions.hit(f"user:{user.id}")
-        paper = submit_paper(paperfeed, arxiv_id, user, arxiv_url=request.app.state.arxiv_url)
+        limiters(request).submissions.hit(f"user:{user.id}")
+        paper = get_feed(request).submit(arxiv_id, user)
     except PaperfeedError as error:
         return render(request, "submit.html", error.status_code, value=arxiv_id, error=str(error))
-    return redirect(f"/papers/{paper.id}")
+    return redirect(links.paper_path(paper.id))
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -366,14 +277,10 @@ def signup(
     next: str = Form("/"),
     csrf_token: str | None = Form(None),
 ) -> Response:
-    auth.check_csrf(request, csrf_token)
-    store = get_feed(request).store
-    username, email = username.strip(), email.strip()
+    check_csrf(request, csrf_token)
     try:
-        request.app.state.limiters.signups.hit(f"ip:{auth.client_key(request)}")
-        if email and ("@" not in email or len(email) > 320):
-            raise Invalid("that e-mail address does not look right")
-        user = auth.create_account(store, username, password, email or None)
+        limiters(request).signups.hit(f"ip:{client_key(request)}")
+        user = get_feed(request).create_account(username, password, email or None)
     except PaperfeedError as error:
         return render(
             request,
@@ -381,10 +288,10 @@ def signup(
             error.status_code,
             error=str(error),
             next=safe_next(next),
-            username=username,
-            email=email,
+            username=username.strip(),
+            email=email.strip(),
         )
-    auth.log_in(request, user)
+    log_in(request, user)
     return redirect(safe_next(next))
 
 
@@ -401,11 +308,10 @@ def login(
     next: str = Form("/"),
     csrf_token: str | None = Form(None),
 ) -> Response:
-    auth.check_csrf(request, csrf_token)
-    store = get_feed(request).store
+    check_csrf(request, csrf_token)
     try:
-        request.app.state.limiters.logins.hit(f"ip:{auth.client_key(request)}")
-        user = auth.authenticate(store, username.strip(), password)
+        limiters(request).logins.hit(f"ip:{client_key(request)}")
+        user = get_feed(request).authenticate(username, password)
     except PaperfeedError as error:
         return render(
             request,
@@ -415,12 +321,12 @@ def login(
             next=safe_next(next),
             username=username,
         )
-    auth.log_in(request, user)
+    log_in(request, user)
     return redirect(safe_next(next))
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str | None = Form(None)) -> Response:
-    auth.check_csrf(request, csrf_token)
-    auth.log_out(request)
+    check_csrf(request, csrf_token)
+    log_out(request)
     return redirect("/")

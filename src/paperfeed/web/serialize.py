@@ -46,7 +46,7 @@ def user_json(name: str) -> JsonObject:
     }
 
 
-def links(paper: Paper) -> tuple[str | None, str | None]:
+def source_links(paper: Paper) -> tuple[str | None, str | None]:
     """(abstract page, PDF) addresses, derived from the arXiv id when the record has none."""
     if paper.is_arxiv and not (paper.abs_url and paper.pdf_url):
         abs_url, pdf_url = arxiv_links(paper.id)
@@ -72,7 +72,7 @@ def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject
         data["submittedOnDailyAt"] = iso(submission.submitted_at)
         if submission.submitter:
             data["submittedOnDailyBy"] = user_json(submission.submitter)
-    abs_url, pdf_url = links(paper)
+    abs_url, pdf_url = source_links(paper)
     optional = {
         "updatedAt": iso(paper.updated),
         "categories": paper.categories or None,
@@ -124,7 +124,7 @@ def paper_markdown(paper: Paper, page_url: str, submission: Submission | None = 
         facts.append(f"**Submitted:** {submission.day.isoformat()}{by}")
     facts.append(f"**Upvotes:** {paper.upvotes}")
     lines += [" · ".join(facts), "", "## Abstract", "", paper.abstract or "(no abstract)", ""]
-    abs_url, pdf_url = links(paper)
+    abs_url, pdf_url = source_links(paper)
     lines += ["## Links", "", f"- Paper page: {page_url}"]
     if abs_url:
         lines.append(f"- Abstract: {abs_url}")

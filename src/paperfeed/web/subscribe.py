@@ -13,19 +13,21 @@ from fastapi.responses import HTMLResponse, Response
 from paperfeed.digest.digests import DigestService
 from paperfeed.errors import Invalid
 from paperfeed.models import UNSUBSCRIBED, Preferences, Subscriber
-from paperfeed.web import auth, pages
+from paperfeed.web.deps import check_csrf, client_key, current_user, get_feed, limiters
+from paperfeed.web.errors import ErrorMappingRoute
+from paperfeed.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ErrorMappingRoute)
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _digest(request: Request) -> DigestService:
-    return pages.get_feed(request).digest
+    return get_feed(request).digest
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    response = pages.render(request, f"subscribe/{name}", status_code, **context)
+    response = render(request, f"subscribe/{name}", status_code, **context)
     response.headers.update(PRIVATE)
     return response
 
@@ -46,6 +48,25 @@ def _prefs(
         authors=authors,
         like_upvoted=like_upvoted is not None,
     )
+
+
+def _form_values(
+    frequency: str,
+    max_papers: str,
+    categories: str,
+    searches: str,
+    authors: str,
+    like_upvoted: str | None,
+) -> dict[str, object]:
+    """The preference fields as submitted, to show the form again with an error."""
+    return {
+        "frequency": frequency,
+        "max_papers": max_papers,
+        "categories": categories,
+        "searches": searches,
+        "authors": authors,
+        "like_upvoted": like_upvoted is not None,
+    }
 
 
 def _prefs_form(prefs: Preferences) -> dict[str, object]:
@@ -76,19 +97,12 @@ def subscribe(
     like_upvoted: str | None = Form(None),
     csrf_token: str | None = Form(None),
 ) -> Response:
-    auth.check_csrf(request, csrf_token)
-    user = auth.current_user(request, pages.get_feed(request).store)
-    form = {
-        "frequency": frequency,
-        "max_papers": max_papers,
-        "categories": categories,
-        "searches": searches,
-        "authors": authors,
-        "like_upvoted": like_upvoted is not None,
-    }
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    form = _form_values(frequency, max_papers, categories, searches, authors, like_upvoted)
     try:
         prefs = _prefs(frequency, max_papers, categories, searches, authors, like_upvoted)
-        request.app.state.limiters.signups.hit("subscribe:" + auth.client_key(request))
+        limiters(request).signups.hit("subscribe:" + client_key(request))
         _digest(request).subscriptions.subscribe(email, prefs, user_id=user.id if user else None)
     except Invalid as error:
         return _page(request, "subscribe.html", 400, form=form, email=email, error=str(error))
@@ -138,14 +152,7 @@ def save_preferences(
 ) -> Response:
     subscriptions = _digest(request).subscriptions
     subscriber = subscriptions.for_token(token)
-    form = {
-        "frequency": frequency,
-        "max_papers": max_papers,
-        "categories": categories,
-        "searches": searches,
-        "authors": authors,
-        "like_upvoted": like_upvoted is not None,
-    }
+    form = _form_values(frequency, max_papers, categories, searches, authors, like_upvoted)
     try:
         prefs = _prefs(frequency, max_papers, categories, searches, authors, like_upvoted)
         subscriber = subscriptions.update_preferences(token, prefs)

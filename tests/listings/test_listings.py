@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from paperfeed import listings
+from paperfeed.config import Settings
 from paperfeed.errors import Invalid
 from paperfeed.models import Paper, Submission
 
@@ -98,14 +99,16 @@ def test_trending_ranks_window_with_formula(feed) -> None:
     _add(store, "old-loud", dt.date(2024, 3, 4), upvotes=40)  # 6 days old
     _add(store, "new-quiet", dt.date(2024, 3, 10), upvotes=3)  # 3 hours old
     _add(store, "outside", dt.date(2024, 2, 20), upvotes=500)
-    result = listings.trending(store, gravity=1.8, window_days=7, now=now)
+    result = listings.trending(
+        store, Settings(trending_gravity=1.8, trending_window_days=7), now=now
+    )
     assert not result.archived
     assert [t.item.paper.id for t in result.items] == ["new-quiet", "old-loud"]
     top = result.items[0]
     assert top.age_hours == pytest.approx(3)
     assert top.score == pytest.approx((3 + 1) / (3 + 2) ** 1.8)
     # with no gravity, votes alone decide
-    flat = listings.trending(store, gravity=0.0, window_days=7, now=now)
+    flat = listings.trending(store, Settings(trending_gravity=0.0, trending_window_days=7), now=now)
     assert flat.items[0].item.paper.id == "old-loud"
 
 
@@ -114,8 +117,12 @@ def test_trending_falls_back_to_latest_day_for_archives(feed) -> None:
     _add(store, "2401.00001", dt.date(2024, 1, 2), upvotes=5)
     _add(store, "2312.00001", dt.date(2023, 12, 1), upvotes=50)
     now = dt.datetime(2024, 6, 1, tzinfo=UTC)
-    result = listings.trending(store, gravity=1.8, window_days=7, now=now)
+    result = listings.trending(
+        store, Settings(trending_gravity=1.8, trending_window_days=7), now=now
+    )
     assert result.archived
     assert result.as_of == dt.datetime(2024, 1, 3, tzinfo=UTC)
     assert [t.item.paper.id for t in result.items] == ["2401.00001"]
-    assert listings.trending(feed.store, gravity=1.8, window_days=7).archived
+    assert listings.trending(
+        feed.store, Settings(trending_gravity=1.8, trending_window_days=7)
+    ).archived

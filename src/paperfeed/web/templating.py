@@ -1,0 +1,74 @@
+"""Jinja2 templates (autoescaped) and the one function that renders a page for a request."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from paperfeed import links
+from paperfeed.web import deps, text
+
+log = logging.getLogger(__name__)
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def here(request: Request) -> str:
+    """This page's path and query, for forms that come back to it."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def url_with(request: Request, **changes: object) -> str:
+    """This page's URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """`target` when it is a path on this site, else `default` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def redirect(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    session = deps.has_session(request)
+    context.update(
+        user=deps.current_user(request) if session else None,
+        csrf=deps.csrf_token(request) if session else "",
+        here=here(request),
+    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    try:
+        return render(request, "error.html", status_code, status=status_code, message=message)
+    except Exception:  # the error page itself failed: answer plainly
+        log.exception("rendering the error page failed")
+        return HTMLResponse(f"<h1>Error {status_code}</h1>", status_code=status_code)
+
+
+templates.env.filters["highlight"] = text.highlight
+templates.env.filters["shorten"] = text.shorten
+templates.env.filters["search_snippet"] = text.search_snippet
+templates.env.filters["safe_url"] = text.safe_url
+templates.env.globals["CSRF_FIELD"] = deps.CSRF_FIELD
+templates.env.globals["url_with"] = url_with
+templates.env.globals["paper_path"] = links.paper_path
