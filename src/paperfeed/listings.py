@@ -181,7 +181,7 @@ def default_day(store: SqlStore, today: dt.date | None = None) -> dt.date:
 
 def trending_score(upvotes: int, age_hours: float, gravity: float) -> float:
     """``(upvotes + 1) / (age_hours + 2) ** gravity``; negative ages count as 0."""
-    return (max(upvotes, 0) + 1) / (max(age_hours, 0.0) + 2) ** gravity
+    return float((max(upvotes, 0) + 1) / (max(age_hours, 0.0) + 2) ** gravity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ class Paper:
     def author_count(self) -> int:
         return len(self.authors) if self.authors else (self.n_authors or 0)
 
-    def replace(self, **changes: object) -> Paper:
+    def replace(self, **changes: Any) -> Paper:
         return dataclasses.replace(self, **changes)
 
 

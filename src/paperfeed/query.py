@@ -220,15 +220,15 @@ def _apply_field(query: Query, kind: str, value: str, name: str) -> None:
         else:
             query.messages.append(f"{name}:{value} is not a year (use e.g. year:2023); ignored.")
     else:
-        start = _parse_date(value)
-        if start is None:
+        day = _parse_date(value)
+        if day is None:
             query.messages.append(
                 f"{name}:{value} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD); ignored."
             )
         elif kind == "after":
-            _narrow(query, start, None)
+            _narrow(query, day, None)
         else:
-            _narrow(query, None, start - dt.timedelta(days=1))
+            _narrow(query, None, day - dt.timedelta(days=1))
 
 
 def _add_category(query: Query, value: str, shown: str) -> None:
