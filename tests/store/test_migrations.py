@@ -12,12 +12,12 @@ def test_an_old_database_is_upgraded_in_place_keeping_its_papers(tmp_path, monke
     url = f"sqlite:///{tmp_path / 'old.db'}"
     monkeypatch.setattr(SqliteStore, "migrations", SQLITE_MIGRATIONS[:1])
     old = SqliteStore.open(url)
-    old.upsert_papers([make_paper("2401.00001", title="Periodic binary networks")])
+    old.papers.upsert_papers([make_paper("2401.00001", title="Periodic binary networks")])
     old.close()
 
     monkeypatch.setattr(SqliteStore, "migrations", SQLITE_MIGRATIONS)
     upgraded = SqliteStore.open(url)
-    assert upgraded.get_paper("2401.00001").title == "Periodic binary networks"
+    assert upgraded.papers.get_paper("2401.00001").title == "Periodic binary networks"
     with upgraded.engine.connect() as conn:
         versions = conn.exec_driver_sql("SELECT version FROM schema_migrations").scalars().all()
         assert sorted(versions) == [m.version for m in SQLITE_MIGRATIONS]

@@ -49,14 +49,14 @@ def test_urls_are_routed_to_psycopg() -> None:
 def test_an_old_database_is_upgraded_in_place(empty_url: str, monkeypatch) -> None:
     monkeypatch.setattr(PostgresStore, "migrations", POSTGRES_MIGRATIONS[:1])
     old = PostgresStore.open(empty_url)
-    old.upsert_papers([make_paper("2401.00001", title="Periodic binary networks")])
+    old.papers.upsert_papers([make_paper("2401.00001", title="Periodic binary networks")])
     old.close()
 
     monkeypatch.setattr(PostgresStore, "migrations", POSTGRES_MIGRATIONS)
     upgraded = PostgresStore.open(empty_url)
     try:
-        hits = upgraded.keyword_search(parse_query("periodic"))  # generated for old rows too
-        assert [p.title for p in upgraded.papers_by_keys([k for k, _ in hits])] == [
+        hits = upgraded.papers.keyword_search(parse_query("periodic"))  # generated for old rows too
+        assert [p.title for p in upgraded.papers.papers_by_keys([k for k, _ in hits])] == [
             "Periodic binary networks"
         ]
         with upgraded.engine.connect() as conn:
@@ -68,7 +68,7 @@ def test_an_old_database_is_upgraded_in_place(empty_url: str, monkeypatch) -> No
 
 
 def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatch) -> None:
-    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 1000)
+    monkeypatch.setattr("paperfeed.store.postgres_embeddings.EXACT_BELOW", 1000)
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -88,7 +88,9 @@ def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatc
     ]
     assert pg_store.embeddings.nearest_keys("other-model", vectors[0], 5) == []
 
-    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)  # enough for an index now
+    monkeypatch.setattr(
+        "paperfeed.store.postgres_embeddings.EXACT_BELOW", 10
+    )  # enough for an index now
     pg_store.embeddings.save_embeddings("m", [(ordered[0], "h", vectors[0])])
     approximate = pg_store.embeddings.nearest_keys("m", vectors[0], 10)
     assert approximate[0][0] == ordered[0]
@@ -101,7 +103,7 @@ def test_nearest_keys_exact_and_through_hnsw(pg_store: PostgresStore, monkeypatc
 def test_a_first_load_builds_the_hnsw_index_once_at_the_end(
     pg_store: PostgresStore, monkeypatch
 ) -> None:
-    monkeypatch.setattr("paperfeed.store.postgres.EXACT_BELOW", 10)
+    monkeypatch.setattr("paperfeed.store.postgres_embeddings.EXACT_BELOW", 10)
     rng = np.random.default_rng(3)
     pg_store.papers.upsert_papers([make_paper(f"2402.{i:05d}") for i in range(60)])
     keys = list(pg_store.papers.paper_keys([f"2402.{i:05d}" for i in range(60)]).values())
@@ -183,7 +185,7 @@ def test_copy_from_sqlite_resumes_and_keeps_keys(tmp_path, pg_store: PostgresSto
     assert counts["embeddings"] == (25, 25) and counts["digest_sent_papers"] == (1, 1)
 
     ids = [f"2401.{i:05d}" for i in range(25)]
-    assert pg_store.papers.paper_keys(ids) == source.paper_keys(ids)
+    assert pg_store.papers.paper_keys(ids) == source.papers.paper_keys(ids)
     assert pg_store.papers.get_paper("2401.00003").upvotes == 5  # 4 imported + 1 vote
     assert pg_store.community.voted_papers(pg_store.community.get_user_by_username("alice").id) == {
         "2401.00003"
@@ -192,7 +194,9 @@ def test_copy_from_sqlite_resumes_and_keeps_keys(tmp_path, pg_store: PostgresSto
     assert pg_store.subscriptions.sent_papers([1], ["2401.00003"]) == {(1, "2401.00003")}
     key = pg_store.papers.paper_keys(["2401.00007"])["2401.00007"]
     assert (
-        pg_store.embeddings.nearest_keys("m", source.get_embeddings("m", [key])[key][0], 1)[0][0]
+        pg_store.embeddings.nearest_keys(
+            "m", source.embeddings.get_embeddings("m", [key])[key][0], 1
+        )[0][0]
         == key
     )
     assert len(pg_store.papers.keyword_search(parse_query("supervised"))) == 25

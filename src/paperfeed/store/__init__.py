@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from paperfeed.store.sql import SqlStore, UpsertCounts
+from paperfeed.store.papers import UpsertCounts
+from paperfeed.store.sql import SqlStore
 
 __all__ = ["SqlStore", "UpsertCounts", "open_store"]
 

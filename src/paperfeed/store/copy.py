@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from paperfeed.store.rows import utcnow
 from paperfeed.store.schema import embeddings, ingest_state, metadata
-from paperfeed.store.sql import SqlStore, utcnow
+from paperfeed.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -111,20 +112,22 @@ def _load_marker(conn: sa.Connection, table: sa.Table) -> list[Any] | None:
     return [_from_json(column, v) for column, v in zip(key, stored, strict=True)]
 
 
-def _from_json(column: sa.Column, value: Any) -> Any:
+def _from_json(column: sa.Column[Any], value: Any) -> Any:
     python_type = column.type.python_type
     return python_type.fromisoformat(value) if hasattr(python_type, "fromisoformat") else value
 
 
-def _insert_target(target: SqlStore, table: sa.Table) -> tuple[sa.Table, Callable[[dict], dict]]:
+def _insert_target(
+    target: SqlStore, table: sa.Table
+) -> tuple[sa.Table, Callable[[dict[str, Any]], dict[str, Any]]]:
     """Where rows of `table` go in the target and how each is adapted (pgvector values)."""
     if table is embeddings and target.vectors_in_store:
-        from paperfeed.store.postgres import _embeddings
+        from paperfeed.store.postgres_embeddings import vector_embeddings
 
         def with_vector(row: dict[str, Any]) -> dict[str, Any]:
             return {**row, "embedding": np.frombuffer(row["vector"], dtype=np.float32)}
 
-        return _embeddings, with_vector
+        return vector_embeddings, with_vector
     return table, lambda row: row
 
 
@@ -201,9 +204,7 @@ def copy_store(
         )
         log.info("copied %d rows of %s", report.copied[table.name], table.name)
     _reset_sequences(target, tables)
-    rebuild = getattr(target, "rebuild_vector_indexes", None)
-    if rebuild is not None:
-        rebuild()
+    target.embeddings.rebuild_vector_indexes()
     source_counts, target_counts = count_rows(source, tables), count_rows(target, tables)
     report.counts = [
         TableCount(t.name, source_counts[t.name], target_counts[t.name]) for t in tables

@@ -40,7 +40,7 @@ MATCHED_ROWS_CAP = 10_000
 _MAX_NAME_TOKENS = 6
 _ASCII_PUNCTUATION = {c: " " for c in range(1, 128) if not chr(c).isalnum()}
 
-search_vector = sa.literal_column("papers.search_vector")
+search_vector: sa.ColumnClause[Any] = sa.literal_column("papers.search_vector")
 # Shared type instances: SQLAlchemy computes a type's cache key once per instance, and for
 # Boolean that takes milliseconds.
 _BOOLEAN, _FLOAT, _TSQUERY = sa.Boolean(), sa.Float(), TSQUERY()
@@ -139,7 +139,9 @@ def _author_condition(name: str) -> sa.ColumnElement[bool] | None:
     )
 
 
-def filter_conditions(query: Query, *, text_constraints: bool = False) -> list[sa.ColumnElement]:
+def filter_conditions(
+    query: Query, *, text_constraints: bool = False
+) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions on `papers` for the query's filters; hidden papers never pass.
 
     With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
@@ -246,7 +248,8 @@ def _selective(
     MATCHED_ROWS_CAP (at least one); None when all of them fit."""
     if sum(found for found, _ in optional) <= MATCHED_ROWS_CAP:
         return None
-    chosen, matched = [], 0
+    chosen: list[sa.ColumnElement[Any]] = []
+    matched = 0
     for found, part in sorted(optional, key=lambda pair: pair[0]):
         if chosen and matched + found > MATCHED_ROWS_CAP:
             break
@@ -278,6 +281,7 @@ def keyword_search(
     if common:  # long queries: one call for the common words, at their mean IDF
         mean_idf = sum(idf for idf, _ in common) / len(common)
         joined = _combine([part for _, part in common], "tsquery_or")
+        assert joined is not None  # common is not empty
         weighted = [*weighted[:SCORED_ONE_BY_ONE], (mean_idf, joined)]
     weights = sa.cast(sa.literal(RANK_WEIGHTS), sa.ARRAY(sa.REAL))
     terms = [

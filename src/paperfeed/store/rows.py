@@ -9,6 +9,18 @@ from typing import Any
 from paperfeed.models import Paper, Submission, User
 
 
+def utcnow() -> dt.datetime:
+    """Now, as stored: naive UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def as_date(value: object) -> dt.date | None:
+    """A date column's value (SQLite returns text from some expressions, e.g. max())."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
 def to_naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
@@ -49,7 +61,7 @@ def paper_values(paper: Paper, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def paper_from_row(row: Mapping[str, Any]) -> Paper:
+def paper_from_row(row: Mapping[Any, Any]) -> Paper:
     authors = row["authors"].split("\n") if row["authors"] else []
     return Paper(
         id=row["id"],
@@ -88,7 +100,7 @@ def submission_values(submission: Submission) -> dict[str, Any]:
     }
 
 
-def submission_from_row(row: Mapping[str, Any]) -> Submission:
+def submission_from_row(row: Mapping[Any, Any]) -> Submission:
     day = row["day"]
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
@@ -104,7 +116,7 @@ def submission_from_row(row: Mapping[str, Any]) -> Submission:
     )
 
 
-def user_from_row(row: Mapping[str, Any]) -> User:
+def user_from_row(row: Mapping[Any, Any]) -> User:
     return User(
         id=row["id"],
         username=row["username"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,7 +22,7 @@ from paperfeed.store.schema import papers
 _MAX_NAME_TOKENS = 6
 
 _fts = sa.table("papers_fts", sa.column("rowid"))
-_FTS_TABLE = sa.literal_column("papers_fts")
+_FTS_TABLE: sa.ColumnClause[Any] = sa.literal_column("papers_fts")
 
 
 def fts_string(text: str) -> str:
@@ -48,7 +49,7 @@ def _any_of(texts: Sequence[str]) -> str | None:
     return "(" + " OR ".join(fts_string(t) for t in texts) + ")" if texts else None
 
 
-def _fts_keys(expression: str) -> sa.Select:
+def _fts_keys(expression: str) -> sa.Select[Any]:
     return sa.select(_fts.c.rowid).where(_FTS_TABLE.op("MATCH")(expression))
 
 
@@ -61,31 +62,32 @@ def _fts_has(expression: str) -> sa.ColumnElement[bool]:
     )
 
 
-def filter_conditions(
-    query: Query, *, text_constraints: bool = False, per_row: bool = False
-) -> list[sa.ColumnElement]:
-    """WHERE conditions on `papers` for the query's filters; hidden papers never pass.
-
-    With `text_constraints`, required phrases and exclusions are enforced too (for candidates that
-    did not come from the keyword MATCH, e.g. nearest neighbours or plain listings). `per_row`:
-    the conditions will test a few given papers, so each is looked up in FTS5 (listing every
-    match of "-learning" takes seconds on a million papers); else, and for prefixes (which FTS5
-    would expand again for every row), the matches are listed once.
-    """
-
-    def matching(expression: str) -> sa.ColumnElement[bool]:
-        if per_row and "*" not in expression:
-            return _fts_has(expression)
-        return papers.c.key.in_(_fts_keys(expression))
-
+def filter_conditions(query: Query) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on `papers` for the query's filters, required phrases and exclusions (for
+    listings without words); hidden papers never pass. Each FTS5 expression's matches are listed
+    once."""
     conditions = metadata_conditions(query)
-    authors = [e for e in map(author_expression, query.authors) if e]
-    if authors:
-        conditions.append(matching(" AND ".join(authors)))
-    if text_constraints:
-        if query.required:
-            conditions.append(matching(" AND ".join(fts_string(p) for p in query.required)))
-        excluded = _any_of(query.excluded)
-        if excluded:
-            conditions.append(sa.not_(matching(excluded)))
+    conditions += author_conditions(query.authors)
+    if query.required:
+        conditions.append(_matching(" AND ".join(fts_string(p) for p in query.required)))
+    excluded = _any_of(query.excluded)
+    if excluded:
+        conditions.append(sa.not_(_matching(excluded)))
     return conditions
+
+
+def author_conditions(
+    names: Sequence[str], *, per_row: bool = False
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on `papers`: each of the author `names` matches; none when there is no
+    name. `per_row`: the conditions will test a few given papers, so each is looked up in FTS5;
+    else, and for prefixes (which FTS5 would expand again for every row), the matches are listed
+    once."""
+    authors = [e for e in map(author_expression, names) if e]
+    return [_matching(" AND ".join(authors), per_row)] if authors else []
+
+
+def _matching(expression: str, per_row: bool = False) -> sa.ColumnElement[bool]:
+    if per_row and "*" not in expression:
+        return _fts_has(expression)
+    return papers.c.key.in_(_fts_keys(expression))

@@ -1,11 +1,11 @@
-"""Digest subscribers, the digest outbox and the papers each subscriber was sent (SQLAlchemy
-Core, dialect-neutral). Mixed into SqlStore; every method runs in its own transaction."""
+"""The subscriptions area of the store: digest subscribers, the digest outbox and the papers
+each subscriber was sent (SQLAlchemy Core, dialect-neutral). Every method runs in its own
+transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,22 +22,18 @@ from paperfeed.models import (
     OUTBOX_SKIPPED,
     PENDING,
     OutboxEntry,
-    Paper,
     Preferences,
     Subscriber,
 )
 from paperfeed.store import rows
+from paperfeed.store.chunks import CHUNK, chunks
 from paperfeed.store.schema import (
     DIGEST_TABLES,
     digest_outbox,
     digest_sent_papers,
     metadata,
-    papers,
     subscribers,
-    votes,
 )
-
-_CHUNK = 900  # bound parameters per IN (...) clause
 
 
 def create_digest_tables(conn: Connection) -> None:
@@ -45,17 +41,8 @@ def create_digest_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(DIGEST_TABLES))
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def _date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield list(values[start : start + _CHUNK])
 
 
 def _subscriber(row: Any) -> Subscriber:
@@ -84,8 +71,11 @@ def _outbox(row: Any) -> OutboxEntry:
     )
 
 
-class SubscriptionStoreMixin:
-    engine: Engine
+class SubscriptionStore:
+    """Digest subscribers and their outbox in one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     # -- subscribers -------------------------------------------------------------------------
 
@@ -93,7 +83,7 @@ class SubscriptionStoreMixin:
         self, email: str, prefs: Preferences, *, user_id: int | None = None, status: str = PENDING
     ) -> Subscriber:
         """A new subscriber; Conflict when the address is already known."""
-        now = _now()
+        now = rows.utcnow()
         values = {
             "email": email.lower(),
             "status": status,
@@ -106,10 +96,11 @@ class SubscriptionStoreMixin:
         }
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(subscribers.insert().values(**values)).inserted_primary_key[0]
+                inserted = conn.execute(subscribers.insert().values(**values)).inserted_primary_key
         except sa.exc.IntegrityError as error:
             raise Conflict(f"{email} is already subscribed or waiting for confirmation") from error
-        return self.get_subscriber(new_id)
+        assert inserted is not None
+        return self.get_subscriber(int(inserted[0]))
 
     def get_subscriber(self, subscriber_id: int) -> Subscriber:
         with self.engine.connect() as conn:
@@ -134,12 +125,12 @@ class SubscriptionStoreMixin:
         user_id: int | None = None,
     ) -> Subscriber:
         """Change status, preferences or the linked account; activating resets failures."""
-        values: dict[str, Any] = {"updated_at": _now()}
+        values: dict[str, Any] = {"updated_at": rows.utcnow()}
         if status is not None:
             values["status"] = status
             if status == ACTIVE:
                 values["failures"] = 0
-                values["confirmed_at"] = sa.func.coalesce(subscribers.c.confirmed_at, _now())
+                values["confirmed_at"] = sa.func.coalesce(subscribers.c.confirmed_at, rows.utcnow())
         if prefs is not None:
             values["prefs"] = prefs.to_json()
         if user_id is not None:
@@ -164,15 +155,10 @@ class SubscriptionStoreMixin:
     def subscribers_by_ids(self, ids: Sequence[int]) -> dict[int, Subscriber]:
         found: dict[int, Subscriber] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 stmt = sa.select(subscribers).where(subscribers.c.id.in_(chunk))
                 found.update((row["id"], _subscriber(row)) for row in conn.execute(stmt).mappings())
         return found
-
-    def subscriber_counts(self) -> dict[str, int]:
-        stmt = sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)
-        with self.engine.connect() as conn:
-            return {status: count for status, count in conn.execute(stmt)}
 
     # -- outbox ------------------------------------------------------------------------------
 
@@ -181,7 +167,7 @@ class SubscriptionStoreMixin:
         Returns how many were added."""
         added = 0
         with self.engine.begin() as conn:
-            for chunk in _chunks(subscriber_ids):
+            for chunk in chunks(subscriber_ids):
                 existing = set(
                     conn.execute(
                         sa.select(digest_outbox.c.subscriber_id).where(
@@ -196,7 +182,7 @@ class SubscriptionStoreMixin:
                         "digest_date": digest_date,
                         "status": OUTBOX_PENDING,
                         "attempts": 0,
-                        "created_at": _now(),
+                        "created_at": rows.utcnow(),
                     }
                     for sid in chunk
                     if sid not in existing
@@ -218,15 +204,6 @@ class SubscriptionStoreMixin:
             stmt = stmt.where(digest_outbox.c.status.in_(list(statuses)))
         with self.engine.connect() as conn:
             return [_outbox(row) for row in conn.execute(stmt).mappings()]
-
-    def outbox_counts(self, digest_date: dt.date) -> dict[str, int]:
-        stmt = (
-            sa.select(digest_outbox.c.status, sa.func.count())
-            .where(digest_outbox.c.digest_date == digest_date)
-            .group_by(digest_outbox.c.status)
-        )
-        with self.engine.connect() as conn:
-            return {status: count for status, count in conn.execute(stmt)}
 
     def claim_digest(self, entry_id: int, message_id: str) -> bool:
         """Mark a pending (or interrupted) row as being sent; False when it is already settled."""
@@ -251,7 +228,7 @@ class SubscriptionStoreMixin:
             conn.execute(
                 digest_outbox.update()
                 .where(digest_outbox.c.id == entry.id)
-                .values(status=OUTBOX_SENT, sent_at=_now(), last_error=None)
+                .values(status=OUTBOX_SENT, sent_at=rows.utcnow(), last_error=None)
             )
             self._record_sent(conn, entry.subscriber_id, entry.digest_date, paper_ids)
             conn.execute(
@@ -266,14 +243,13 @@ class SubscriptionStoreMixin:
         ids = list(dict.fromkeys(paper_ids))
         if not ids:
             return
-        known = set(
-            conn.execute(
-                sa.select(digest_sent_papers.c.paper_id).where(
-                    digest_sent_papers.c.subscriber_id == subscriber_id,
-                    digest_sent_papers.c.paper_id.in_(ids),
-                )
-            ).scalars()
-        )
+        known: set[str] = set()
+        for chunk in chunks(ids):
+            stmt = sa.select(digest_sent_papers.c.paper_id).where(
+                digest_sent_papers.c.subscriber_id == subscriber_id,
+                digest_sent_papers.c.paper_id.in_(chunk),
+            )
+            known.update(conn.execute(stmt).scalars())
         fresh = [
             {"subscriber_id": subscriber_id, "paper_id": pid, "digest_date": digest_date}
             for pid in ids
@@ -284,7 +260,7 @@ class SubscriptionStoreMixin:
 
     def mark_digest_skipped(self, entry_ids: Sequence[int]) -> None:
         with self.engine.begin() as conn:
-            for chunk in _chunks(entry_ids):
+            for chunk in chunks(entry_ids):
                 conn.execute(
                     digest_outbox.update()
                     .where(
@@ -315,7 +291,7 @@ class SubscriptionStoreMixin:
             conn.execute(
                 subscribers.update()
                 .where(subscribers.c.id == entry.subscriber_id)
-                .values(failures=subscribers.c.failures + 1, updated_at=_now())
+                .values(failures=subscribers.c.failures + 1, updated_at=rows.utcnow())
             )
             bounced = conn.execute(
                 subscribers.update()
@@ -339,43 +315,11 @@ class SubscriptionStoreMixin:
             return pairs
         wanted = set(subscriber_ids)
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(paper_ids)):
+            for chunk in chunks(paper_ids):
                 stmt = sa.select(
                     digest_sent_papers.c.subscriber_id, digest_sent_papers.c.paper_id
                 ).where(digest_sent_papers.c.paper_id.in_(chunk))
-                if len(wanted) <= _CHUNK:
+                if len(wanted) <= CHUNK:
                     stmt = stmt.where(digest_sent_papers.c.subscriber_id.in_(list(wanted)))
                 pairs.update((s, p) for s, p in conn.execute(stmt) if s in wanted)
         return pairs
-
-    def votes_by_users(self, user_ids: Sequence[int], per_user: int = 20) -> dict[int, list[str]]:
-        """Each user's most recent upvoted paper ids (newest first), at most `per_user`."""
-        found: dict[int, list[str]] = defaultdict(list)
-        with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(user_ids))):
-                stmt = (
-                    sa.select(votes.c.user_id, votes.c.paper_id)
-                    .where(votes.c.user_id.in_(chunk))
-                    .order_by(votes.c.user_id, votes.c.created_at.desc())
-                )
-                for user_id, paper_id in conn.execute(stmt):
-                    if len(found[user_id]) < per_user:
-                        found[user_id].append(paper_id)
-        return dict(found)
-
-    def papers_published_between(
-        self, start: dt.date, end: dt.date, limit: int = 5000
-    ) -> list[Paper]:
-        """Visible papers first published from `start` to `end` (inclusive), newest first."""
-        stmt = (
-            sa.select(papers)
-            .where(
-                papers.c.published >= dt.datetime.combine(start, dt.time()),
-                papers.c.published < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
-                papers.c.hidden == sa.false(),
-            )
-            .order_by(papers.c.published.desc(), papers.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [rows.paper_from_row(row) for row in conn.execute(stmt).mappings()]

@@ -1,0 +1,262 @@
+"""The papers area of the store: upserts, lookups, the moderation flag, keyword search and the
+search filters, in SQLAlchemy Core.
+
+Keyword search and the full-text filters are each backend's (``sqlite_papers.py`` with tantivy
+and FTS5, ``postgres.py`` with tsvector); the rest is shared.
+
+Hidden papers: the lookups by id or key (`get_paper`, `find_paper`, `get_papers`,
+`papers_by_key(s)`, `paper_keys`, `key_by_title`) return hidden papers too, for moderators;
+everything that selects papers for readers (`keyword_search`, `filter_keys`, `list_keys`,
+`sort_keys`, `papers_published_between`) leaves them out in its own query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from paperfeed.errors import NotFound
+from paperfeed.merge import merge_papers, with_sources
+from paperfeed.models import Paper
+from paperfeed.query import Query
+from paperfeed.store import rows
+from paperfeed.store.chunks import chunks
+from paperfeed.store.schema import papers
+
+VISIBLE = papers.c.hidden == sa.false()  # the papers readers may see
+
+
+@dataclass(slots=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class PaperStore:
+    """Papers in one SQL database; backends add keyword search (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upsert_papers(
+        self, incoming: Iterable[Paper], conn: Connection | None = None
+    ) -> UpsertCounts:
+        """Insert new papers and merge records into stored ones (newer versions win).
+
+        Re-importing the same records changes nothing and counts them as unchanged.
+        """
+        if conn is None:
+            with self.engine.begin() as conn:
+                return self.upsert_papers(incoming, conn)
+        batch: dict[str, Paper] = {}
+        for paper in incoming:
+            previous = batch.get(paper.id)
+            batch[paper.id] = merge_papers(previous, paper) if previous else with_sources(paper)
+        counts = UpsertCounts()
+        if not batch:
+            return counts
+        stored = {p.id: (key, p) for key, p in self._papers_with_keys(conn, list(batch))}
+        now = rows.utcnow()
+        inserts, updates = [], []
+        for paper_id, paper in batch.items():
+            if paper_id not in stored:
+                inserts.append(rows.paper_values(paper, now))
+                counts.new += 1
+                continue
+            key, old = stored[paper_id]
+            new_values = rows.paper_values(merge_papers(old, paper), now)
+            if _same_content(rows.paper_values(old, now), new_values):
+                counts.unchanged += 1
+            else:
+                updates.append({**new_values, "_key": key})
+                counts.updated += 1
+        if inserts:
+            self._bulk_insert(conn, papers, inserts)
+        if updates:
+            columns: dict[str, Any] = {c: sa.bindparam(c) for c in updates[0] if c != "_key"}
+            stmt = papers.update().where(papers.c.key == sa.bindparam("_key")).values(columns)
+            conn.execute(stmt, updates)
+        return counts
+
+    def _bulk_insert(self, conn: Connection, table: sa.Table, values: list[dict[str, Any]]) -> None:
+        """Insert many rows (backends may override with a faster driver-level path)."""
+        conn.execute(table.insert(), values)
+
+    def set_paper_hidden(self, paper_id: str, hidden: bool) -> None:
+        """Hide a paper from readers (or show it again); NotFound for an unknown id."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                papers.update().where(papers.c.id == paper_id).values(hidden=hidden)
+            )
+        if done.rowcount == 0:
+            raise NotFound(f"no paper {paper_id!r}")
+
+    # -- lookups (hidden papers included) ----------------------------------------------------
+
+    def _papers_with_keys(
+        self, conn: Connection, ids: Sequence[str]
+    ) -> Iterator[tuple[int, Paper]]:
+        for chunk in chunks(ids):
+            result = conn.execute(sa.select(papers).where(papers.c.id.in_(chunk))).mappings()
+            for row in result:
+                yield row["key"], rows.paper_from_row(row)
+
+    def get_paper(self, paper_id: str) -> Paper:
+        """The paper, hidden or not; NotFound for an unknown id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(papers).where(papers.c.id == paper_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no paper {paper_id!r}")
+        return rows.paper_from_row(row)
+
+    def find_paper(self, paper_id: str) -> Paper | None:
+        """The paper, hidden or not; None for an unknown id."""
+        try:
+            return self.get_paper(paper_id)
+        except NotFound:
+            return None
+
+    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+        """Papers in the order of `paper_ids`, hidden ones included; unknown ids are left out."""
+        with self.engine.connect() as conn:
+            found = {p.id: p for _, p in self._papers_with_keys(conn, paper_ids)}
+        return [found[i] for i in paper_ids if i in found]
+
+    def papers_by_keys(self, keys: Sequence[int]) -> list[Paper]:
+        """Papers in the order of their integer `keys`, hidden ones included; unknown keys are
+        left out."""
+        found = self.papers_by_key(keys)
+        return [found[k] for k in keys if k in found]
+
+    def papers_by_key(self, keys: Sequence[int]) -> dict[int, Paper]:
+        """The paper of each known key, hidden ones included."""
+        found: dict[int, Paper] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(keys):
+                stmt = sa.select(papers).where(papers.c.key.in_(chunk))
+                for row in conn.execute(stmt).mappings():
+                    found[row["key"]] = rows.paper_from_row(row)
+        return found
+
+    def paper_keys(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """id -> key of each known paper, hidden ones included."""
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(paper_ids):
+                stmt = sa.select(papers.c.id, papers.c.key).where(papers.c.id.in_(chunk))
+                found.update((row.id, row.key) for row in conn.execute(stmt))
+        return found
+
+    def key_by_title(self, title: str) -> int | None:
+        """The key of the paper whose title equals `title` (case-insensitive), if exactly one
+        paper's does (hidden papers count: check the key with `filter_keys`)."""
+        with self.engine.connect() as conn:
+            stmt = sa.select(papers.c.key).where(sa.func.lower(papers.c.title) == title.lower())
+            found = conn.execute(stmt.limit(2)).scalars().all()
+        return found[0] if len(found) == 1 else None
+
+    def count_papers(self) -> int:
+        """All papers, hidden ones included."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
+
+    # -- keyword search and filters (backends implement them; never hidden papers) -----------
+
+    def pending_keyword_rows(self) -> int:
+        """Papers stored but not yet in the keyword index (0 where the backend indexes on write)."""
+        return 0
+
+    def catch_up_keyword_index(
+        self,
+        *,
+        batch_size: int = 5000,
+        on_progress: Callable[[int], None] | None = None,
+        rebuild: bool = False,
+    ) -> int:
+        """Bring the keyword index up to date with the papers table (`rebuild`: index every paper
+        again where the index is a separate file); returns papers added."""
+        return 0
+
+    def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
+        """Keys of papers matching the query's words, best first, with their scores. Hidden
+        papers are never among them."""
+        raise NotImplementedError
+
+    def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions on `papers` for the query's filters, required phrases and exclusions;
+        hidden papers never pass. Backends implement them with their full-text search."""
+        raise NotImplementedError
+
+    def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
+        """The `keys` passing the query's filters, required phrases and exclusions. Hidden
+        papers never pass."""
+        return self._keys_where(keys, self.text_filter_conditions(query))
+
+    def _keys_where(
+        self, keys: Sequence[int], conditions: Sequence[sa.ColumnElement[bool]]
+    ) -> set[int]:
+        kept: set[int] = set()
+        with self.engine.connect() as conn:
+            for chunk in chunks(keys):
+                stmt = sa.select(papers.c.key).where(papers.c.key.in_(chunk), *conditions)
+                kept.update(conn.execute(stmt).scalars())
+        return kept
+
+    def list_keys(self, query: Query, limit: int, offset: int = 0) -> tuple[list[int], int]:
+        """Papers passing the query's filters (no words), newest or most upvoted first, and
+        how many pass in all. Hidden papers are neither listed nor counted."""
+        conditions = self.text_filter_conditions(query)  # hidden papers never pass
+        order = (
+            [papers.c.upvotes.desc(), papers.c.published.desc().nulls_last()]
+            if query.sort == "upvotes"
+            else [papers.c.published.desc().nulls_last()]
+        )
+        stmt = sa.select(papers.c.key).where(*conditions).order_by(*order, papers.c.key.desc())
+        count = sa.select(sa.func.count()).select_from(papers).where(*conditions)
+        with self.engine.connect() as conn:
+            keys = list(conn.execute(stmt.limit(limit).offset(offset)).scalars())
+            return keys, int(conn.execute(count).scalar_one())
+
+    def sort_keys(self, keys: Sequence[int], sort: str) -> list[int]:
+        """`keys` ordered by "date" (newest first) or "upvotes" (most first); ties keep order.
+        Unknown and hidden papers are left out."""
+        column = papers.c.upvotes if sort == "upvotes" else papers.c.published
+        values: dict[int, Any] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(keys):
+                stmt = sa.select(papers.c.key, column).where(papers.c.key.in_(chunk), VISIBLE)
+                values.update({row[0]: row[1] for row in conn.execute(stmt)})
+        present = [k for k in keys if k in values]
+        dated = [k for k in present if values[k] is not None]
+        undated = [k for k in present if values[k] is None]
+        return sorted(dated, key=lambda k: values[k], reverse=True) + undated
+
+    def papers_published_between(
+        self, start: dt.date, end: dt.date, limit: int = 5000
+    ) -> list[Paper]:
+        """Papers first published from `start` to `end` (inclusive), newest first. Hidden papers
+        are left out."""
+        stmt = (
+            sa.select(papers)
+            .where(
+                papers.c.published >= dt.datetime.combine(start, dt.time()),
+                papers.c.published < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+                VISIBLE,
+            )
+            .order_by(papers.c.published.desc(), papers.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [rows.paper_from_row(row) for row in conn.execute(stmt).mappings()]
+
+
+def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return all(old[k] == new[k] for k in new if k not in ("modified_at", "field_sources", "source"))
