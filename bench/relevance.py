@@ -1,7 +1,7 @@
 """Search quality of keyword-only, dense-only and hybrid search (bench/results/relevance.json).
 
 - CACM: 3,204 CS abstracts (half are titles only), the judged queries; nDCG@10 (binary),
-  MAP over the top 1000, recall@100. Papers are searched through SearchService.search.
+  MAP over the top 1000, recall@100. Papers are searched through SearchEngine.search.
 - CSFCube: similar papers. Each query paper's candidate pool ranked by dense cosine, by BM25
   with the query paper's title and abstract as the query (restricted to the pool) and by their
   fusion; nDCG@20 with graded relevance (0-3) as CSFCube's eval_scripts (rank 1 and 2 undiscounted,
@@ -52,10 +52,10 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper
-from paperfeed.query import STOPWORDS, Query
+from paperfeed.query import STOPWORDS, Query, parse_query
 from paperfeed.search import hybrid
 from paperfeed.search.embed import load_embedder
-from paperfeed.search.service import SearchService
+from paperfeed.search.engine import SearchEngine
 from paperfeed.store import tantivy_keyword
 
 log = logging.getLogger("bench.relevance")
@@ -72,7 +72,7 @@ FUSION_DEPTH = 200  # what the service fuses (KEYWORD_DEPTH / DENSE_DEPTH)
 @dataclass
 class Corpus:
     feed: PaperFeed
-    service: SearchService
+    service: SearchEngine
     embedder: CachedEmbedder
     build_s: float
 
@@ -85,13 +85,13 @@ def corpus(name: str, papers: Iterable[Paper], embedder_name: str, *, embed: boo
     tmp = Path(tempfile.mkdtemp(prefix=f"paperfeed-bench-{name}-"))
     settings = Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name)
     embedder = CachedEmbedder(load_embedder(embedder_name), name)
-    feed = PaperFeed(settings)
+    feed = PaperFeed(settings, embedder=embedder)
     try:
         started = time.perf_counter()
         report = feed.ingest(Record(p) for p in papers)
-        service = SearchService(feed.store, settings, embedder=embedder)
+        service = feed.search_engine
         if embed:
-            service.index()
+            feed.index()
             embedder.flush()
         built = time.perf_counter() - started
         log.info(
@@ -108,12 +108,13 @@ def corpus(name: str, papers: Iterable[Paper], embedder_name: str, *, embed: boo
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ranking(service: SearchService, text: str, mode: str, depth: int) -> list[Paper]:
+def ranking(service: SearchEngine, text: str, mode: str, depth: int) -> list[Paper]:
     """The first `depth` papers the service returns for `text` in `mode`."""
     out: list[Paper] = []
     while len(out) < depth:
         limit = min(PAGE, depth - len(out))
-        hits = service.search(text, limit=limit, offset=len(out), mode=mode).hits
+        query = parse_query(text, limit=limit, offset=len(out))
+        hits = service.search(query, mode=mode).hits
         out.extend(hit.paper for hit in hits)
         if len(hits) < limit:
             break
@@ -162,7 +163,7 @@ def text_terms(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and len(w) > 1))
 
 
-def csf_keyword(service: SearchService, paper: Paper, pool_keys: Sequence[int]) -> list[int]:
+def csf_keyword(service: SearchEngine, paper: Paper, pool_keys: Sequence[int]) -> list[int]:
     """Pool keys by BM25 (collection statistics) of the paper's title + abstract words."""
     terms = text_terms(f"{paper.title} {paper.abstract}")
     query = Query(raw=paper.title, terms=terms)
@@ -288,12 +289,12 @@ class TuneSet:
     dense: list[list[int]]
 
 
-def keys_of(service: SearchService, papers: Sequence[Paper]) -> list[int]:
+def keys_of(service: SearchEngine, papers: Sequence[Paper]) -> list[int]:
     found = service.store.papers.paper_keys([p.id for p in papers])
     return [found[p.id] for p in papers]
 
 
-def candidate_lists(service: SearchService, texts: Sequence[str], depth: int) -> tuple[list, list]:
+def candidate_lists(service: SearchEngine, texts: Sequence[str], depth: int) -> tuple[list, list]:
     keyword = [keys_of(service, ranking(service, t, "keyword", depth)) for t in texts]
     dense = [keys_of(service, ranking(service, t, "dense", depth)) for t in texts]
     return keyword, dense
@@ -323,7 +324,7 @@ def sweep_fusion(sets: Sequence[TuneSet]) -> list[dict]:
     return sorted(rows, key=lambda r: -r["objective_tune"])
 
 
-def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> list[dict]:
+def sweep_bm25(service_sets: Sequence[tuple[SearchEngine, TuneSet, int]]) -> list[dict]:
     rows = []
     default = tantivy_keyword.TITLE_REPEAT
     try:
@@ -346,7 +347,7 @@ def sweep_bm25(service_sets: Sequence[tuple[SearchService, TuneSet, int]]) -> li
     return sorted(rows, key=lambda r: -r["objective_tune"])
 
 
-def cacm_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, TuneSet]:
+def cacm_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchEngine, TuneSet]:
     cacm = load_cacm()
     c = stack.enter_context(corpus("cacm", cacm.papers, embedder_name))
     keys = c.service.store.papers.paper_keys(list(cacm.doc_of))
@@ -364,7 +365,7 @@ def cacm_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, 
     return c.service, TuneSet("cacm_ndcg@10", texts, split, score, kw, dn)
 
 
-def known_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchService, TuneSet]:
+def known_tune_set(stack: ExitStack, embedder_name: str) -> tuple[SearchEngine, TuneSet]:
     items = load_known_items()
     papers = ml_papers()
     c = stack.enter_context(corpus("ml", papers, embedder_name))

@@ -14,7 +14,7 @@ the embedder remembers recent queries). short_*: the same for 20 search-box quer
 words (without end to end).
 
 Each size runs in its own process (peak RSS is per size). Everything goes through PaperFeed.ingest
-and SearchService (index(), search(mode=...)), on SQLite in a temporary directory.
+and PaperFeed.index() / PaperFeed.search(query, mode=...), on SQLite in a temporary directory.
 
 Usage: python bench/search_latency.py [--sizes 10000,100000,1000000] [--queries 100]
        [--database-url postgresql://...]  (PostgreSQL + pgvector: search_latency.postgres.json)
@@ -64,7 +64,6 @@ from paperfeed.ingest.normalize import local_id
 from paperfeed.models import Paper
 from paperfeed.query import parse_query
 from paperfeed.search.embed import Embedder, load_embedder
-from paperfeed.search.service import SearchService
 
 log = logging.getLogger("bench.latency")
 
@@ -218,20 +217,21 @@ def measure(
         with (
             fresh_database(server_url, f"paperfeed_latency_{size}", keep=bool(keep)) as url,
             PaperFeed(
-                Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name, database_url=url)
+                Settings(
+                    data_dir=tmp, secret_key="bench", embedder=embedder_name, database_url=url
+                ),
+                embedder=vectors,
             ) as feed,
         ):
-            settings = feed.settings
             built = tmp / "built.json"
             if built.exists() and feed.store.papers.count_papers():  # kept and complete
                 result.update(json.loads(built.read_text()))
                 started = time.perf_counter()  # papers new to the keyword index (a new engine)
                 result["keyword_catch_up"] = feed.store.papers.catch_up_keyword_index()
                 result["keyword_catch_up_s"] = round(time.perf_counter() - started, 1)
-                service = SearchService(feed.store, settings, embedder=vectors)
-                service.sync()
-                result.update(time_queries(service, queries, embed_ms))
-                result.update(time_queries(service, SHORT_QUERIES, None, "short_"))
+                feed.search_index.sync()
+                result.update(time_queries(feed, queries, embed_ms))
+                result.update(time_queries(feed, SHORT_QUERIES, None, "short_"))
                 result["load_average_1m"] = round(os.getloadavg()[0], 1)
                 return result
             ingested = tmp / "ingested.json"  # a kept store resumes after its import
@@ -245,23 +245,23 @@ def measure(
                 if keep:
                     ingested.write_text(json.dumps({k: result[k] for k in ("ingest_s", "ingest")}))
             del real
-            service = SearchService(feed.store, settings, embedder=vectors)
+            indexer = feed.search_index
             started = time.perf_counter()
-            service.index()
+            feed.index()
             result["index_s"] = round(time.perf_counter() - started, 1)
-            result["vectors"] = service.vector_count()
+            result["vectors"] = indexer.vector_count()
             result["vectors_real"] = result["vectors"] - vectors.reused
             if size <= REBUILD_UP_TO:  # beyond, index() above already built the ANN index once
                 started = time.perf_counter()
-                service.rebuild_index()
+                indexer.rebuild_index()
                 result["ann_rebuild_s"] = round(time.perf_counter() - started, 1)
             result["db_mb"] = store_mb(feed)
-            ann = service.index_path  # none on PostgreSQL: pgvector searches in the database
+            ann = indexer.index_path  # none on PostgreSQL: pgvector searches in the database
             result["ann_file_mb"] = round(ann.stat().st_size / 2**20) if ann.exists() else 0
             if keep:
                 built.write_text(json.dumps(result))
-            result.update(time_queries(service, queries, embed_ms))
-            result.update(time_queries(service, SHORT_QUERIES, None, "short_"))
+            result.update(time_queries(feed, queries, embed_ms))
+            result.update(time_queries(feed, SHORT_QUERIES, None, "short_"))
             result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)
             result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             result["load_average_1m"] = round(os.getloadavg()[0], 1)
@@ -272,20 +272,20 @@ def measure(
 
 
 def time_queries(
-    service: SearchService, queries: list[str], embed_ms: list[float] | None, prefix: str = ""
+    feed: PaperFeed, queries: list[str], embed_ms: list[float] | None, prefix: str = ""
 ) -> dict:
     """p50/p95/max per mode (keys prefixed with `prefix`), and with `embed_ms` the query
-    embedding times and hybrid end to end."""
+    embedding times and hybrid end to end. Each search parses its text, as a request does."""
     for text in queries:  # warm-up: caches, pages of the index and the database
         for mode in MODES:
-            service.search(text, limit=LIMIT, mode=mode)
+            feed.search(parse_query(text, limit=LIMIT), mode=mode)
     times: dict[str, list[float]] = {mode: [] for mode in MODES}
     hits: dict[str, int] = dict.fromkeys(MODES, 0)
     for _ in range(PASSES):
         for text in queries:
             for mode in MODES:
                 started = time.perf_counter()
-                found = service.search(text, limit=LIMIT, mode=mode)
+                found = feed.search(parse_query(text, limit=LIMIT), mode=mode)
                 times[mode].append((time.perf_counter() - started) * 1000)
                 hits[mode] += len(found.hits)
     out: dict = {}
@@ -295,13 +295,13 @@ def time_queries(
     if embed_ms is None:
         return out
     out["query_embed_ms"] = summary(embed_ms)
-    embedder = service.embedder
+    embedder = feed.search_index.embedder
     assert isinstance(embedder, ReusedVectors)
     embedder.live = True  # the model embeds each query, as in a real search
     end_to_end = []
     for text in queries:  # once each: a query seen before is remembered by the embedder
         started = time.perf_counter()
-        service.search(text, limit=LIMIT)
+        feed.search(parse_query(text, limit=LIMIT))
         end_to_end.append((time.perf_counter() - started) * 1000)
     embedder.live = False
     out["hybrid_end_to_end_ms"] = summary(end_to_end)

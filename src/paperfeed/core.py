@@ -11,18 +11,24 @@ from typing import TYPE_CHECKING
 from paperfeed import listings
 from paperfeed.community import accounts, moderation, submissions
 from paperfeed.config import Settings, load_settings
-from paperfeed.errors import NotFound, Unavailable
+from paperfeed.errors import Conflict, NotFound, Unavailable
 from paperfeed.ingest import arxiv_api
 from paperfeed.ingest.base import IngestReport, Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.runner import ProgressCallback, run_ingest
 from paperfeed.models import FeedItem, Paper, Submission, User
 from paperfeed.store import SqlStore, open_store
+from paperfeed.store import copy as store_copy
 
 if TYPE_CHECKING:
-    from paperfeed.digest.digests import DigestService
-    from paperfeed.models import Paper
-    from paperfeed.search.service import SearchResults, SearchService
+    import threading
+
+    from paperfeed.digest.deliver import Mailer
+    from paperfeed.digest.digests import DailyDigestScheduler, DigestService
+    from paperfeed.query import Query
+    from paperfeed.search.embed import Embedder
+    from paperfeed.search.engine import SearchEngine, SearchResults
+    from paperfeed.search.indexing import SearchIndexer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,10 @@ LOOKUP_BACKOFF = 2.0
 LOOKUP_TIMEOUT = 20.0
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class PaperFeed:
     """Wires the store, ingest, search, feed and digest together for one deployment."""
 
@@ -39,14 +49,21 @@ class PaperFeed:
         self,
         settings: Settings | None = None,
         *,
-        arxiv_client: PoliteClient | None = None,
+        embedder: Embedder | None = None,
+        mailer: Callable[[], Mailer] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        arxiv_client: PoliteClient | None = None,
     ) -> None:
-        """`arxiv_client` looks up submitted papers (default: a polite client that gives up
-        fast); `clock` gives the aware UTC time (default: now)."""
+        """The collaborators are built on first use when not given: `embedder` embeds papers
+        and queries (default: the model named by ``settings.embedder``); `mailer` opens a mailer
+        for one digest run (default: SMTP per ``settings.smtp``, else .eml files in the outbox
+        directory); `clock` gives the aware UTC time (default: now); `arxiv_client` looks up
+        submitted papers (default: a polite client that gives up fast)."""
         self.settings = settings or load_settings()
+        self._embedder = embedder
+        self._mailer = mailer
         self._arxiv_client = arxiv_client
-        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._clock = clock or _utc_now
 
     def _now(self) -> dt.datetime:
         return self._clock()
@@ -91,53 +108,78 @@ class PaperFeed:
     # -- search ------------------------------------------------------------------------------
 
     @cached_property
-    def search_service(self) -> SearchService:
-        from paperfeed.search.service import SearchService
+    def search_index(self) -> SearchIndexer:
+        """The embeddings and the ANN index (embedding new papers, sync, rebuild, counts)."""
+        from paperfeed.search.indexing import SearchIndexer
 
-        return SearchService(self.store, self.settings)
+        return SearchIndexer(self.store, self.settings, embedder=self._embedder)
 
-    def search(
-        self,
-        q: str,
-        *,
-        limit: int = 20,
-        offset: int = 0,
-        sort: str = "relevance",
-        category: str | None = None,
-        author: str | None = None,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
-    ) -> SearchResults:
-        """Hybrid keyword + semantic search (see paperfeed.search.query for the syntax)."""
-        return self.search_service.search(
-            q,
-            limit=limit,
-            offset=offset,
-            sort=sort,
-            category=category,
-            author=author,
-            date_from=date_from,
-            date_to=date_to,
-        )
+    @cached_property
+    def search_engine(self) -> SearchEngine:
+        """Answers searches and finds similar papers, with the vectors of `search_index`."""
+        from paperfeed.search.engine import SearchEngine
+
+        return SearchEngine(self.store, self.search_index)
+
+    def search(self, query: Query, *, mode: str = "hybrid") -> SearchResults:
+        """Hybrid keyword + semantic search for a parsed query (``paperfeed.query.parse_query``
+        builds one from the text and a form's filters); `mode` "keyword" or "dense" searches
+        one side only."""
+        return self.search_engine.search(query, mode=mode)
 
     def similar(self, paper_id: str, limit: int = 10) -> list[Paper]:
         """Papers most like `paper_id` (NotFound when it is unknown)."""
-        return self.search_service.similar(paper_id, limit=limit)
+        return self.search_engine.similar(paper_id, limit=limit)
 
     def index(self, *, on_progress: ProgressCallback | None = None, rebuild: bool = False) -> int:
         """Embed new and changed papers (and rebuild the ANN index first if asked)."""
         if rebuild:
-            self.search_service.rebuild_index()
-        return self.search_service.index(on_progress=on_progress)
+            self.search_index.rebuild_index()
+        return self.search_index.index(on_progress=on_progress)
+
+    def index_in_background(self, every: float | None = None) -> threading.Thread:
+        """Embed new papers in a daemon thread, again every `every` seconds if given."""
+        return self.search_index.index_in_background(every=every)
 
     # -- digests -----------------------------------------------------------------------------
 
     @cached_property
     def digest(self) -> DigestService:
-        """Subscriptions and the e-mail digest (see paperfeed.digest.service)."""
+        """Subscriptions and the e-mail digest (see paperfeed.digest.digests)."""
         from paperfeed.digest.digests import DigestService
 
-        return DigestService(self)
+        try:
+            vectors: SearchEngine | None = self.search_engine
+        except ImportError as error:  # e.g. no vector index library: rank without similarity
+            log.warning("digests without similarity ranking: search unavailable (%s)", error)
+            vectors = None
+        return DigestService(
+            self.store, self.settings, vectors=vectors, mailer=self._mailer, clock=self._clock
+        )
+
+    def start_digest_scheduler(self) -> DailyDigestScheduler | None:
+        """For a web server: send yesterday's digests daily at ``settings.digest_hour`` (UTC)
+        from a background thread; None when no hour is set."""
+        from paperfeed.digest.digests import start_scheduler
+
+        if self.settings.digest_hour is None:
+            return None
+        return start_scheduler(self.digest, self.settings.digest_hour, clock=self._clock)
+
+    # -- keyword index -----------------------------------------------------------------------
+
+    def count_papers(self) -> int:
+        return self.store.papers.count_papers()
+
+    def keyword_backlog(self) -> int:
+        """Papers (or changes) the keyword index has not caught up with yet."""
+        return self.store.papers.pending_keyword_rows()
+
+    def catch_up_keyword_index(
+        self, *, on_progress: ProgressCallback | None = None, rebuild: bool = False
+    ) -> int:
+        """Bring the keyword index up to date with the papers (from scratch with `rebuild`)."""
+        return self.store.papers.catch_up_keyword_index(on_progress=on_progress, rebuild=rebuild)
 
     # -- listings --------------------------------------------------------------------------
 
@@ -227,3 +269,35 @@ class PaperFeed:
 
     def stats(self) -> dict[str, int]:
         return self.store.stats()
+
+
+def copy_progress(source_url: str, target_url: str) -> tuple[int, int]:
+    """(rows to copy in all, rows an earlier run already copied) from one store to another."""
+    source, target = open_store(source_url), open_store(target_url)
+    try:
+        tables = store_copy.copied_tables(source, target)
+        done = sum(store_copy.count_rows(target, tables).values())
+        return sum(store_copy.count_rows(source, tables).values()), done
+    finally:
+        source.close()
+        target.close()
+
+
+def copy_database(
+    source_url: str,
+    target_url: str,
+    *,
+    batch_size: int = 2000,
+    on_progress: ProgressCallback | None = None,
+) -> store_copy.CopyReport:
+    """Copy every paper, account, vote, digest, embedding and ingest position into another store,
+    keeping keys; an interrupted copy continues where it stopped (Conflict when the target holds
+    rows no copy wrote)."""
+    source, target = open_store(source_url), open_store(target_url)
+    try:
+        return store_copy.copy_store(source, target, batch_size=batch_size, on_progress=on_progress)
+    except store_copy.CopyError as error:
+        raise Conflict(str(error)) from error
+    finally:
+        source.close()
+        target.close()

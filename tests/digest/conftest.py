@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from itertools import islice
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,7 +26,6 @@ from paperfeed.digest.digests import DigestService
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper, Submission
-from paperfeed.search.service import SearchService
 from tests.conftest import DATA
 from tests.search.fakes import HashingEmbedder
 
@@ -138,13 +138,45 @@ def papers() -> list[Paper]:
     return day_papers()
 
 
+@dataclass
+class RecordingMailer:
+    """A mailer that keeps what it is given (one per test: every digest run opens it again)."""
+
+    where: str = "recording"
+    sent: list[EmailMessage] = field(default_factory=list)
+    opened: int = 0
+    closed: int = 0
+
+    def __call__(self) -> RecordingMailer:  # the mailer factory
+        self.opened += 1
+        return self
+
+    def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def recipients(self) -> list[str]:
+        return [str(m["To"]) for m in self.sent]
+
+
+@pytest.fixture
+def feed(settings: Settings) -> Iterator[PaperFeed]:
+    """A PaperFeed whose search (digest similarity) embeds with the fast test embedder."""
+    with PaperFeed(settings, embedder=HashingEmbedder()) as paperfeed:
+        yield paperfeed
+
+
 @pytest.fixture
 def smtp_feed(smtp_settings: Settings, papers: list[Paper]) -> Iterator[PaperFeed]:
-    with PaperFeed(smtp_settings) as feed:
+    with PaperFeed(smtp_settings, embedder=HashingEmbedder()) as feed:
         populate(feed, papers)
         yield feed
 
 
-def make_service(feed: PaperFeed, **kwargs: object) -> DigestService:
-    vectors = SearchService(feed.store, feed.settings, embedder=HashingEmbedder())
-    return DigestService(feed, vectors=vectors, options=OPTIONS, **kwargs)  # type: ignore[arg-type]
+def make_service(feed: PaperFeed, **kwargs: Any) -> DigestService:
+    """A DigestService on the feed's store and search, with options for the test embedder."""
+    return DigestService(
+        feed.store, feed.settings, vectors=feed.search_engine, options=OPTIONS, **kwargs
+    )

@@ -4,25 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.digest.compose import category_allows, is_due, normalize_name
-from paperfeed.digest.deliver import FileMailer
-from paperfeed.models import Preferences
-from tests.digest.conftest import DAY, day_papers, make_service, populate
+from paperfeed.digest.digests import DigestService
+from paperfeed.models import OUTBOX_SENT, Preferences
+from tests.digest.conftest import DAY, RecordingMailer, day_papers, make_service, populate
+from tests.search.fakes import HashingEmbedder
 
 
-def _service(feed: PaperFeed):
-    return make_service(feed, mailer=lambda: FileMailer(feed.settings.outbox_dir))
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
 
 
-def test_personal_picks_carry_their_reason(feed: PaperFeed) -> None:
+def _service(feed: PaperFeed, mailer: RecordingMailer) -> DigestService:
+    return make_service(feed, mailer=mailer)
+
+
+def _links(message: object) -> str:
+    return message.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+
+
+def test_personal_picks_carry_their_reason(feed: PaperFeed, mailer: RecordingMailer) -> None:
     papers = day_papers(40)
     populate(feed, papers)
     target = papers[25]
     user = feed.store.community.create_user("reader", None, "liker@example.org")
     liked = papers[30]
     feed.store.community.add_vote(liked.id, user.id)
-    service = _service(feed)
+    service = _service(feed, mailer)
     search = " ".join(target.title.split()[:6])
     searcher = feed.store.subscriptions.add_subscriber(
         "searcher@example.org",
@@ -47,12 +60,22 @@ def test_personal_picks_carry_their_reason(feed: PaperFeed) -> None:
     top_voted = max(papers, key=lambda p: feed.store.papers.get_paper(p.id).upvotes)
     assert top_voted.id in by_search.paper_ids
 
+    report = service.send(DAY)  # what was composed is what goes out, once to each
+    assert (report.due, report.sent, report.skipped, report.failed) == (2, 2, 0, 0)
+    assert sorted(mailer.recipients()) == ["liker@example.org", "searcher@example.org"]
+    assert (mailer.opened, mailer.closed) == (1, 1)
+    to_searcher = _links(mailer.sent[mailer.recipients().index("searcher@example.org")])
+    assert f"/papers/{target.id}" in to_searcher
+    assert f"matches your search '{search}'" in to_searcher
 
-def test_category_filter_and_no_paper_twice_across_digests(feed: PaperFeed) -> None:
+
+def test_category_filter_and_no_paper_twice_across_digests(
+    feed: PaperFeed, mailer: RecordingMailer
+) -> None:
     papers = day_papers(60)
     populate(feed, papers[:30], DAY)
     populate(feed, papers[30:], DAY + dt.timedelta(days=1))
-    service = _service(feed)
+    service = _service(feed, mailer)
     only_cl = service.subscriptions.add_confirmed(
         "cl@example.org", Preferences.create(max_papers=8, categories="cs.CL")
     )
@@ -66,13 +89,20 @@ def test_category_filter_and_no_paper_twice_across_digests(feed: PaperFeed) -> N
         assert "cs.CL" in pick.paper.categories
 
     sent: dict[int, list[str]] = {only_cl.id: [], everything.id: []}
-    for day in (DAY, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1)):
-        report = service.send(day)
-        assert report.failed == 0
+    reports = [
+        service.send(day) for day in (DAY, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=1))
+    ]
+    assert [(r.sent, r.failed, r.already_done) for r in reports] == [
+        (2, 0, 0),
+        (2, 0, 0),
+        (0, 0, 2),
+    ]
+    assert sorted(mailer.recipients()) == ["all@example.org"] * 2 + ["cl@example.org"] * 2
+    assert len({m["Message-ID"] for m in mailer.sent}) == 4  # one message per address and date
     for entry in feed.store.subscriptions.outbox(DAY) + feed.store.subscriptions.outbox(
         DAY + dt.timedelta(days=1)
     ):
-        assert entry.status == "sent"
+        assert entry.status == OUTBOX_SENT
     for subscriber in (only_cl, everything):
         ids = [
             pid
@@ -99,13 +129,27 @@ def test_followed_author_matching_and_helpers() -> None:
     assert is_due(Preferences(), sunday - dt.timedelta(days=1))
 
 
-def test_empty_day_sends_nothing(feed: PaperFeed) -> None:
-    service = _service(feed)
+def test_empty_day_sends_nothing(feed: PaperFeed, mailer: RecordingMailer) -> None:
+    service = _service(feed, mailer)
     service.subscriptions.add_confirmed("a@example.org")
     report = service.send(DAY)
-    assert (report.sent, report.skipped) == (0, 1)
-    assert (
-        not list(feed.settings.outbox_dir.glob("*.eml"))
-        if feed.settings.outbox_dir.exists()
-        else True
-    )
+    assert (report.due, report.sent, report.skipped) == (1, 0, 1)
+    assert mailer.sent == [] and mailer.opened == 0  # no mailer opened for nothing to send
+
+
+def test_the_feed_sends_with_the_mailer_and_clock_it_was_given(settings: Settings) -> None:
+    mailer = RecordingMailer()
+    now = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(8), dt.UTC)
+    with PaperFeed(settings, embedder=HashingEmbedder(), mailer=mailer, clock=lambda: now) as feed:
+        populate(feed, day_papers(20))
+        for address in ("a@example.org", "b@example.org"):
+            feed.digest.subscriptions.add_confirmed(address, Preferences.create(max_papers=4))
+        assert feed.digest.default_date() == DAY  # yesterday by the feed's clock
+        report = feed.digest.send()
+    assert (report.date, report.sent, report.where) == (DAY, 2, "recording")
+    assert sorted(mailer.recipients()) == ["a@example.org", "b@example.org"]
+    assert all(len(_paper_links(m)) == 4 for m in mailer.sent)
+
+
+def _paper_links(message: object) -> set[str]:
+    return {line for line in _links(message).split() if "/papers/" in line}

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import replace
 
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.digest.deliver import FileMailer
 from paperfeed.digest.digests import DailyDigestScheduler
 from paperfeed.digest.lock import sender_lock
-from tests.digest.conftest import DAY, day_papers, make_service, populate
+from paperfeed.models import Preferences
+from tests.digest.conftest import DAY, RecordingMailer, day_papers, make_service, populate
+from tests.search.fakes import HashingEmbedder
 
 
 def test_second_sender_backs_off_while_the_lock_is_held(feed: PaperFeed) -> None:
@@ -35,3 +40,29 @@ def test_scheduler_sends_yesterday_once_after_the_hour(feed: PaperFeed) -> None:
     now[0] += dt.timedelta(hours=3)
     assert scheduler.run_pending() is None  # done for today
     assert len(list(feed.settings.outbox_dir.glob("*.eml"))) == 1
+
+
+def test_the_feed_starts_its_scheduler_only_with_a_digest_hour(settings: Settings) -> None:
+    with PaperFeed(settings) as feed:
+        assert feed.start_digest_scheduler() is None
+    mailer = RecordingMailer()
+    after_the_hour = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(7, 30), dt.UTC)
+    with PaperFeed(
+        replace(settings, digest_hour=7),
+        embedder=HashingEmbedder(),
+        mailer=mailer,
+        clock=lambda: after_the_hour,
+    ) as feed:
+        populate(feed, day_papers(10))
+        feed.digest.subscriptions.add_confirmed("a@example.org", Preferences.create(max_papers=3))
+        scheduler = feed.start_digest_scheduler()
+        assert scheduler is not None
+        try:
+            deadline = time.monotonic() + 30
+            while not mailer.sent and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            scheduler.stop()
+        assert mailer.recipients() == ["a@example.org"]
+        [entry] = feed.store.subscriptions.outbox(DAY)
+        assert entry.status == "sent"

@@ -1,8 +1,10 @@
-"""Whatever people type, search answers (possibly with a message) and never raises."""
+"""Whatever people type, search answers (possibly with a message) and never raises; and a
+query made of a paper's title words, however mangled, still finds that paper."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,8 @@ from hypothesis import strategies as st
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
-from paperfeed.search.service import SearchService
+from paperfeed.models import Paper
+from paperfeed.query import STOPWORDS, parse_query
 from tests.conftest import DATA
 from tests.search.fakes import HashingEmbedder
 
@@ -73,13 +76,10 @@ queries = st.one_of(
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaperFeed]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("fuzz"))
-    with PaperFeed(settings) as paperfeed:
+    with PaperFeed(settings, embedder=HashingEmbedder()) as paperfeed:
         paperfeed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
-        paperfeed.__dict__["search_service"] = SearchService(
-            paperfeed.store, settings, embedder=HashingEmbedder()
-        )
         paperfeed.index()
-        hidden = paperfeed.search("binary").hits[0].paper.id
+        hidden = paperfeed.search(parse_query("binary")).hits[0].paper.id
         paperfeed.store.papers.set_paper_hidden(hidden, True)
         paperfeed.__dict__["hidden_id"] = hidden
         yield paperfeed
@@ -106,16 +106,17 @@ def test_any_input_is_answered(
     days: tuple[dt.date, dt.date] | None,
 ) -> None:
     date_from, date_to = days or (None, None)
-    results = feed.search(
+    query = parse_query(
         text,
-        limit=limit,
-        offset=offset,
-        sort=sort,
         category=category,
         author=author,
         date_from=date_from,
         date_to=date_to,
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
+    results = feed.search(query)
     assert len(results.hits) <= max(1, min(limit, 100))
     assert results.total_estimate >= 0
     assert feed.__dict__["hidden_id"] not in [h.paper.id for h in results.hits]
@@ -123,6 +124,54 @@ def test_any_input_is_answered(
 
 
 def test_operator_soup_still_finds_papers(feed: PaperFeed) -> None:
-    results = feed.search('binary AND (networks OR periodic) NOT ^*: "function')
+    results = feed.search(parse_query('binary AND (networks OR periodic) NOT ^*: "function'))
     assert results.hits and "quote" in (results.message or "")
     assert all("function" in f"{h.paper.title} {h.paper.abstract}".lower() for h in results.hits)
+
+
+# Stray symbols and operators that neither require nor exclude anything.
+NOISE = ["^", "(", ")", "AND", "OR", "*", "%", ";", "{", "}", "🤖", "\u200b", '""', "$a<b$", ":"]
+OPERATORS = {"AND", "OR", "NOT", "NEAR"}
+FOUND_WITHIN = 50  # 344 seed papers: the paper must be on the first pages, not merely matched
+
+
+def title_words(paper: Paper) -> list[str]:
+    """The words of a title a query can be built from (no stop words, operators or letters)."""
+    words = re.findall(r"\w+", paper.title)
+    return [
+        w
+        for w in dict.fromkeys(words)
+        if len(w) >= 3 and w.lower() not in STOPWORDS and w.upper() not in OPERATORS
+    ]
+
+
+@pytest.fixture(scope="module")
+def known(feed: PaperFeed) -> list[Paper]:
+    """The visible seed papers with at least three title words to search for."""
+    keys, _ = feed.store.papers.list_keys(parse_query(""), 1000)
+    papers = feed.store.papers.papers_by_keys(keys)
+    assert len(papers) > 300 and feed.__dict__["hidden_id"] not in [p.id for p in papers]
+    return [p for p in papers if len(title_words(p)) >= 3]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_mangled_title_finds_its_paper(
+    feed: PaperFeed, known: list[Paper], data: st.DataObject
+) -> None:
+    paper = data.draw(st.sampled_from(known), label="paper")
+    words = data.draw(st.permutations(title_words(paper)), label="order")
+    cased = [
+        data.draw(st.sampled_from([w, w.lower(), w.upper(), w.title()]), label="case")
+        for w in words
+    ]
+    if data.draw(st.booleans(), label="quote a word"):
+        cased[0] = f'"{cased[0]}"'  # a required word the paper has
+    noise = data.draw(st.lists(st.sampled_from(NOISE), max_size=6), label="noise")
+    tokens = data.draw(st.permutations(cased + noise), label="mixed")
+    mode = data.draw(st.sampled_from(["hybrid", "keyword"]), label="mode")
+
+    results = feed.search(parse_query(" ".join(tokens), limit=FOUND_WITHIN), mode=mode)
+
+    assert results.hits, results.message
+    assert paper.id in [h.paper.id for h in results.hits], (paper.title, results.message)

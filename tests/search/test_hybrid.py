@@ -10,9 +10,10 @@ import pytest
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
+from paperfeed.query import parse_query
 from paperfeed.search.embed import load_embedder
 from paperfeed.search.hybrid import reciprocal_rank_fusion
-from paperfeed.search.service import SearchService
+from paperfeed.search.indexing import SearchIndexer
 from tests.conftest import DATA
 
 BIPER = "BiPer: Binary Neural Networks using a Periodic Function"
@@ -40,16 +41,14 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaperFeed]:
     """The first 150 seed papers (binary networks, continual learning...: the first result pages
     of the reference site) embedded once with the real packaged MiniLM."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("hybrid"), embedder="minilm-128")
-    with PaperFeed(settings) as paperfeed:
+    with PaperFeed(settings, embedder=load_embedder("minilm-128")) as paperfeed:
         paperfeed.ingest(itertools.islice(read_jsonl(DATA / "seed_papers.jsonl"), 150))
-        service = SearchService(paperfeed.store, settings, embedder=load_embedder("minilm-128"))
-        paperfeed.__dict__["search_service"] = service
         assert paperfeed.index() == paperfeed.store.papers.count_papers()
         yield paperfeed
 
 
 def test_hybrid_finds_a_paper_described_in_other_words(feed: PaperFeed) -> None:
-    results = feed.search("binary networks with a periodic activation instead of sign")
+    results = feed.search(parse_query("binary networks with a periodic activation instead of sign"))
     top = [h.paper.title for h in results.hits[:3]]
     assert BIPER in top
     hit = next(h for h in results.hits if h.paper.title == BIPER)
@@ -58,7 +57,7 @@ def test_hybrid_finds_a_paper_described_in_other_words(feed: PaperFeed) -> None:
 
 def test_dense_finds_papers_without_shared_words(feed: PaperFeed) -> None:
     text = "networks forget old tasks when trained on new ones"
-    results = feed.search(text)
+    results = feed.search(parse_query(text))
     semantic_only = [h for h in results.hits[:10] if h.keyword_rank is None]
     assert any("continual" in h.paper.title.lower() for h in results.hits[:5])
     assert all(h.dense_rank is not None for h in semantic_only)
@@ -74,8 +73,8 @@ def test_similar_with_minilm_is_on_topic(feed: PaperFeed) -> None:
 
 
 def test_a_restart_reuses_the_saved_index(feed: PaperFeed) -> None:
-    embedder = feed.search_service.embedder
-    restarted = SearchService(feed.store, feed.settings, embedder=embedder)
+    embedder = feed.search_index.embedder
+    restarted = SearchIndexer(feed.store, feed.settings, embedder=embedder)
     assert restarted.sync() == "in sync"
     assert len(restarted.vector_index) == feed.store.papers.count_papers()
     assert restarted.index() == 0

@@ -155,13 +155,13 @@ def test_hidden_papers_are_never_found(feed: PaperFeed) -> None:
         assert titles(feed, "grobner") == []
         keys = feed.store.papers.paper_keys(["2202.00003"])
         assert feed.store.papers.filter_keys(list(keys.values()), parse_query("")) == set()
-        assert feed.search("2202.00003").hits == []
+        assert feed.search(parse_query("2202.00003")).hits == []
     finally:
         feed.store.papers.set_paper_hidden("2202.00003", False)
 
 
 def test_feed_search_finds_seed_paper_by_words(feed: PaperFeed) -> None:
-    results = feed.search("periodic function binary")
+    results = feed.search(parse_query("periodic function binary"))
     assert results.hits[0].paper.title.startswith("BiPer")
     assert results.hits[0].keyword_rank == 1
 

@@ -1,20 +1,24 @@
-"""SearchService with a fast test embedder: incremental indexing, crash repair, hybrid search,
-similar papers. (The real MiniLM is exercised in test_hybrid.py.)"""
+"""Search with a fast test embedder: incremental indexing, crash repair, hybrid search, similar
+papers. (The real MiniLM is exercised in test_hybrid.py.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import shutil
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper
-from paperfeed.search.service import SearchService
+from paperfeed.query import parse_query
+from paperfeed.search.engine import SearchEngine, SearchResults
+from paperfeed.search.indexing import SearchIndexer
 from paperfeed.search.vectors import sidecar_path
 from tests.conftest import DATA
 from tests.search.fakes import HashingEmbedder
@@ -23,21 +27,31 @@ BIPER = "BiPer: Binary Neural Networks using a Periodic Function"
 QUERIES = ["binary neural networks", "continual learning", "self-supervised representation"]
 
 
-def attach(feed: PaperFeed, embedder: HashingEmbedder | None = None) -> SearchService:
-    """A fresh SearchService on the feed's store (as after a restart), with the test embedder."""
-    service = SearchService(feed.store, feed.settings, embedder=embedder or HashingEmbedder())
-    feed.__dict__["search_service"] = service
-    return service
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
 
 
 @pytest.fixture
-def seeded(feed: PaperFeed) -> PaperFeed:
-    feed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
-    return feed
+def seeded(settings: Settings, embedder: HashingEmbedder) -> Iterator[PaperFeed]:
+    """The seed papers, not embedded yet, in a feed searching with the test embedder."""
+    with PaperFeed(settings, embedder=embedder) as feed:
+        feed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
+        yield feed
 
 
-def snapshot(feed: PaperFeed) -> list[list[tuple[str, int | None]]]:
-    return [[(h.paper.id, h.dense_rank) for h in feed.search(q).hits] for q in QUERIES]
+def restart(feed: PaperFeed, embedder: HashingEmbedder | None = None) -> SearchEngine:
+    """Fresh search objects on the feed's store, as after a restart: the ANN file is read again."""
+    indexer = SearchIndexer(feed.store, feed.settings, embedder=embedder or HashingEmbedder())
+    return SearchEngine(feed.store, indexer)
+
+
+def search(searcher: PaperFeed | SearchEngine, text: str, **filters: object) -> SearchResults:
+    return searcher.search(parse_query(text, **filters))  # type: ignore[arg-type]
+
+
+def snapshot(searcher: PaperFeed | SearchEngine) -> list[list[tuple[str, int | None]]]:
+    return [[(h.paper.id, h.dense_rank) for h in search(searcher, q).hits] for q in QUERIES]
 
 
 def paper_id(feed: PaperFeed, title: str) -> str:
@@ -46,17 +60,15 @@ def paper_id(feed: PaperFeed, title: str) -> str:
     return feed.store.papers.papers_by_keys([key])[0].id
 
 
-def test_index_is_incremental(seeded: PaperFeed) -> None:
-    embedder = HashingEmbedder()
-    service = attach(seeded, embedder)
+def test_index_is_incremental(seeded: PaperFeed, embedder: HashingEmbedder) -> None:
     total = seeded.store.papers.count_papers()
     progress: list[int] = []
     assert seeded.index(on_progress=progress.append) == total
     assert embedder.calls == total and sum(progress) == total
-    assert service.vector_count() == total
+    assert seeded.search_index.vector_count() == total
 
     assert seeded.index() == 0 and embedder.calls == total
-    assert service.pending() == 0
+    assert seeded.search_index.pending() == 0
 
     paper = seeded.store.papers.get_paper(paper_id(seeded, BIPER))
     seeded.store.papers.upsert_papers(
@@ -71,17 +83,17 @@ def test_index_is_incremental(seeded: PaperFeed) -> None:
     seeded.store.papers.upsert_papers(
         [Paper(id="local:new", title="A new paper", abstract="Fresh text.")]
     )
-    assert attach(seeded, embedder).index() == 1  # also after a restart
-    assert seeded.search_service.vector_count() == total + 1
+    restarted = restart(seeded, embedder)
+    assert restarted.indexer.index() == 1  # also after a restart
+    assert restarted.indexer.vector_count() == total + 1
 
 
 def test_keyword_results_before_indexing_then_hybrid(seeded: PaperFeed) -> None:
-    attach(seeded)
-    before = seeded.search("binary neural networks periodic")
+    before = search(seeded, "binary neural networks periodic")
     assert before.hits[0].paper.title == BIPER
     assert all(h.dense_rank is None for h in before.hits)
     seeded.index()
-    after = seeded.search("binary neural networks periodic")
+    after = search(seeded, "binary neural networks periodic")
     assert BIPER in [h.paper.title for h in after.hits[:3]]
     assert any(h.dense_rank is not None for h in after.hits)
 
@@ -89,10 +101,10 @@ def test_keyword_results_before_indexing_then_hybrid(seeded: PaperFeed) -> None:
 @pytest.mark.backends("sqlite")  # the ANN index file; PostgreSQL searches pgvector
 @pytest.mark.parametrize("damage", ["delete", "corrupt", "garble_sidecar", "marker_ahead"])
 def test_sync_repairs_a_broken_index(seeded: PaperFeed, damage: str) -> None:
-    service = attach(seeded)
     seeded.index()
     expected = snapshot(seeded)
-    path = service.index_path
+    assert any(rank is not None for hits in expected for _, rank in hits)
+    path = seeded.search_index.index_path
     side = sidecar_path(path)
     if damage == "delete":
         path.unlink()
@@ -103,16 +115,15 @@ def test_sync_repairs_a_broken_index(seeded: PaperFeed, damage: str) -> None:
     else:
         meta = json.loads(side.read_text())
         side.write_text(json.dumps({**meta, "synced_through": meta["synced_through"] + 1000}))
-    restarted = attach(seeded)
-    assert snapshot(seeded) == expected
-    assert restarted.vector_count() == seeded.store.papers.count_papers()
+    restarted = restart(seeded)
+    assert snapshot(restarted) == expected
+    assert restarted.indexer.vector_count() == seeded.store.papers.count_papers()
 
 
 @pytest.mark.backends("sqlite")  # the ANN index file; PostgreSQL searches pgvector
 def test_sync_catches_up_an_index_left_behind(seeded: PaperFeed, tmp_path) -> None:
-    service = attach(seeded)
     seeded.index()
-    path = service.index_path
+    path = seeded.search_index.index_path
     old = tmp_path / "old"
     old.mkdir()
     for file in (path, sidecar_path(path)):
@@ -127,24 +138,22 @@ def test_sync_catches_up_an_index_left_behind(seeded: PaperFeed, tmp_path) -> No
     expected = snapshot(seeded)
     for file in (path, sidecar_path(path)):  # a crash before the new index was saved
         shutil.copy(old / file.name, file)
-    restarted = attach(seeded)
-    assert restarted.sync() == "added 5 vectors"
-    assert snapshot(seeded) == expected
+    restarted = restart(seeded)
+    assert restarted.indexer.sync() == "added 5 vectors"
+    assert snapshot(restarted) == expected
 
     meta = json.loads(sidecar_path(path).read_text())  # marker rolled back: re-applied, same
     sidecar_path(path).write_text(json.dumps({**meta, "synced_through": 3}))
-    attach(seeded)
-    assert snapshot(seeded) == expected
+    assert snapshot(restart(seeded)) == expected
 
 
 def test_hidden_papers_never_shown(seeded: PaperFeed) -> None:
-    attach(seeded)
     seeded.index()
     biper = paper_id(seeded, BIPER)
-    assert biper in [h.paper.id for h in seeded.search("binary periodic").hits]
+    assert biper in [h.paper.id for h in search(seeded, "binary periodic").hits]
     seeded.store.papers.set_paper_hidden(biper, True)
-    assert biper not in [h.paper.id for h in seeded.search("binary periodic").hits]
-    assert seeded.search(BIPER).hits[0].paper.id != biper
+    assert biper not in [h.paper.id for h in search(seeded, "binary periodic").hits]
+    assert search(seeded, BIPER).hits[0].paper.id != biper
     assert biper not in [
         p.id
         for p in seeded.similar(
@@ -160,7 +169,6 @@ def test_hidden_papers_never_shown(seeded: PaperFeed) -> None:
 
 
 def test_similar_excludes_itself_and_same_titles(seeded: PaperFeed) -> None:
-    attach(seeded)
     seeded.index()
     biper = seeded.store.papers.get_paper(paper_id(seeded, BIPER))
     copy = biper.replace(id="local:copy-of-biper", abstract=biper.abstract + " (conference)")
@@ -176,7 +184,6 @@ def test_similar_excludes_itself_and_same_titles(seeded: PaperFeed) -> None:
 
 
 def test_similar_embeds_a_paper_not_indexed_yet(seeded: PaperFeed) -> None:
-    attach(seeded)
     seeded.index()
     seeded.store.papers.upsert_papers(
         [Paper(id="2409.00001", title="Periodic binary neural networks", abstract="Sign to sine.")]
@@ -185,7 +192,6 @@ def test_similar_embeds_a_paper_not_indexed_yet(seeded: PaperFeed) -> None:
 
 
 def test_arxiv_id_and_exact_title_come_first(seeded: PaperFeed) -> None:
-    attach(seeded)
     seeded.store.papers.upsert_papers(
         [Paper(id="2401.01234", title="Binary periodic widgets", abstract="Widgets.")]
     )
@@ -196,32 +202,30 @@ def test_arxiv_id_and_exact_title_come_first(seeded: PaperFeed) -> None:
         "https://arxiv.org/abs/2401.01234v1",
         "https://arxiv.org/pdf/2401.01234.pdf",
     ):
-        results = seeded.search(form)
+        results = search(seeded, form)
         assert [h.paper.id for h in results.hits] == ["2401.01234"], form
-    missing = seeded.search("2501.00001")
+    missing = search(seeded, "2501.00001")
     assert missing.hits == [] and "not in this collection" in (missing.message or "")
     title = "Binary and Ternary Natural Language Generation"
-    assert seeded.search(title.lower()).hits[0].paper.title == title
+    assert search(seeded, title.lower()).hits[0].paper.title == title
 
 
 def test_sorting_and_paging(seeded: PaperFeed) -> None:
-    attach(seeded)
     seeded.index()
-    by_date = seeded.search("neural networks", sort="date", limit=30).hits
+    by_date = search(seeded, "neural networks", sort="date", limit=30).hits
     dates = [h.paper.published for h in by_date if h.paper.published]
     assert dates == sorted(dates, reverse=True) and len(dates) > 5
-    by_votes = seeded.search("neural networks", sort="upvotes", limit=30).hits
+    by_votes = search(seeded, "neural networks", sort="upvotes", limit=30).hits
     assert {h.paper.id for h in by_votes} <= {
-        h.paper.id for h in seeded.search("neural networks", sort="date", limit=100).hits
+        h.paper.id for h in search(seeded, "neural networks", sort="date", limit=100).hits
     }
-    first = seeded.search("neural networks", limit=10)
-    second = seeded.search("neural networks", limit=10, offset=10)
+    first = search(seeded, "neural networks", limit=10)
+    second = search(seeded, "neural networks", limit=10, offset=10)
     assert not {h.paper.id for h in first.hits} & {h.paper.id for h in second.hits}
     assert first.total_estimate >= 20
 
 
 def test_filters_apply_to_dense_candidates(seeded: PaperFeed) -> None:
-    attach(seeded)
     seeded.store.papers.upsert_papers(
         [
             Paper(
@@ -236,60 +240,71 @@ def test_filters_apply_to_dense_candidates(seeded: PaperFeed) -> None:
     )
     seeded.store.papers.catch_up_keyword_index()
     seeded.index()
-    for kwargs in (
+    for filters in (
         {"category": "eess"},
         {"author": "lovelace"},
         {"date_from": dt.date(2024, 2, 1), "date_to": dt.date(2024, 2, 1)},
     ):
-        results = seeded.search("binary neural networks", **kwargs)
-        assert [h.paper.id for h in results.hits] == ["2402.00001"], kwargs
-    excluded = seeded.search("binary neural networks -speech -periodic")
+        results = search(seeded, "binary neural networks", **filters)
+        assert [h.paper.id for h in results.hits] == ["2402.00001"], filters
+    excluded = search(seeded, "binary neural networks -speech -periodic")
     assert all("speech" not in h.paper.title.lower() for h in excluded.hits)
     assert BIPER not in [h.paper.title for h in excluded.hits]
 
 
 def test_empty_query_lists_by_date_with_filters(seeded: PaperFeed) -> None:
-    attach(seeded)
-    results = seeded.search("", date_from=dt.date(2023, 1, 1), limit=50)
+    results = search(seeded, "", date_from=dt.date(2023, 1, 1), limit=50)
     dates = [h.paper.published for h in results.hits]
     assert dates and all(d and d.date() >= dt.date(2023, 1, 1) for d in dates)
     assert dates == sorted(dates, reverse=True)
     assert results.total_estimate >= len(results.hits)
 
 
+def test_the_callers_query_is_searched_as_given_and_left_unchanged(seeded: PaperFeed) -> None:
+    query = parse_query("binary neural networks", sort="date", limit=5, offset=2)
+    results = seeded.search(query, mode="keyword")
+    assert results.query.sort == "date" and (results.query.limit, results.query.offset) == (5, 2)
+    assert 0 < len(results.hits) <= 5 and all(h.dense_rank is None for h in results.hits)
+    results.query.messages.append("added by a search")
+    assert query.messages == []  # each search has its own copy of the messages
+    with pytest.raises(ValueError, match="unknown search mode"):
+        seeded.search(query, mode="fuzzy")
+
+
 def test_vectors_nearest_and_background_indexing(seeded: PaperFeed) -> None:
-    service = attach(seeded)
-    thread = service.index_in_background()
+    thread = seeded.index_in_background()
     thread.join(timeout=60)
-    assert not thread.is_alive() and service.vector_count() == seeded.store.papers.count_papers()
+    total = seeded.store.papers.count_papers()
+    assert not thread.is_alive() and seeded.search_index.vector_count() == total
+    engine = seeded.search_engine
     biper = paper_id(seeded, BIPER)
-    vectors = service.vectors_for([biper, "2401.99999"])
+    vectors = engine.vectors_for([biper, "2401.99999"])
     assert list(vectors) == [biper]
-    nearest = service.nearest(vectors[biper], 3, exclude_ids=[biper])
+    nearest = engine.nearest(vectors[biper], 3, exclude_ids=[biper])
     assert len(nearest) == 3 and biper not in [p.id for p, _ in nearest]
     assert nearest[0][1] >= nearest[-1][1]
-    query = service.embed_query("binary neural networks")
+    query = engine.embed_query("binary neural networks")
     assert np.isclose(np.linalg.norm(query), 1.0)
 
 
 def test_searches_see_embeddings_another_process_wrote_without_recounting(
     seeded: PaperFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = SearchService(seeded.store, seeded.settings, embedder=HashingEmbedder())
-    reader = attach(seeded)
+    writer = SearchIndexer(seeded.store, seeded.settings, embedder=HashingEmbedder())
     papers = seeded.store.papers.count_papers()
     writer.index()
-    assert reader.vector_count() == papers
+    assert seeded.search_index.vector_count() == papers
     statuses: list[str] = []
-    status = seeded.store.embeddings.embedding_status
+    embeddings = seeded.store.embeddings
+    status = embeddings.embedding_status
     monkeypatch.setattr(
-        seeded.store, "embedding_status", lambda model: statuses.append(model) or status(model)
+        embeddings, "embedding_status", lambda model: statuses.append(model) or status(model)
     )
-    monkeypatch.setattr("paperfeed.search.service.REFRESH_SECONDS", 0.0)
-    reader.search("binary neural networks")
+    monkeypatch.setattr("paperfeed.search.indexing.REFRESH_SECONDS", 0.0)
+    search(seeded, "binary neural networks")
     assert statuses == []  # nothing new: one index lookup, no count over every embedding
     spiking = Paper(id="2409.99999", title="Spiking binary networks", abstract="")
     seeded.store.papers.upsert_papers([spiking])
     writer.index()
-    assert reader.search("spiking binary").hits
-    assert statuses and reader.vector_count() == papers + 1
+    assert search(seeded, "spiking binary").hits
+    assert statuses and seeded.search_index.vector_count() == papers + 1

@@ -15,7 +15,6 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper, Submission
-from paperfeed.search.service import SearchService
 from paperfeed.web.app import create_app
 from paperfeed.web.limits import Limit, RateLimits
 from tests.search.fakes import HashingEmbedder
@@ -89,11 +88,12 @@ def load_fixture_papers(feed: PaperFeed) -> None:
     feed.ingest(iter([Record(p, submitted.get(p.id)) for p in PAPERS]))
 
 
-def use_fake_embedder(feed: PaperFeed) -> None:
-    """Search with a fast hashing embedder instead of the real model, and index everything."""
-    service = SearchService(feed.store, feed.settings, embedder=HashingEmbedder())
-    feed.__dict__["search_service"] = service
-    service.index()
+@pytest.fixture
+def feed(settings: Settings) -> Iterator[PaperFeed]:
+    """A PaperFeed on a fresh store that searches with a fast hashing embedder instead of the
+    real model."""
+    with PaperFeed(settings, embedder=HashingEmbedder()) as paperfeed:
+        yield paperfeed
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -107,9 +107,10 @@ def cheap_password_hashes() -> Iterator[None]:
 
 
 def populate(feed: PaperFeed) -> PaperFeed:
-    """The fixture papers, indexed, and the accounts alice and root (an admin)."""
+    """The fixture papers, indexed, and the accounts alice and root (an admin). The feed
+    must have been given the HashingEmbedder (see the `feed` fixture)."""
     load_fixture_papers(feed)
-    use_fake_embedder(feed)
+    feed.index()
     feed.create_account("alice", PASSWORD, "alice@example.org")
     feed.create_account("root", PASSWORD, is_admin=True)
     return feed
@@ -132,7 +133,7 @@ def reader(
         secret_key="test-secret",
         arxiv_delay=0.0,
     )
-    with PaperFeed(settings) as feed:
+    with PaperFeed(settings, embedder=HashingEmbedder()) as feed:
         populate(feed)
         with TestClient(create_app(feed), raise_server_exceptions=False) as test_client:
             yield test_client

@@ -23,7 +23,7 @@ from paperfeed.ingest.files import read_jsonl
 from paperfeed.ingest.hf_daily import read_hf_daily
 from paperfeed.web.app import create_app
 from tests.conftest import DATA, REPO
-from tests.web.conftest import use_fake_embedder
+from tests.search.fakes import HashingEmbedder
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -69,14 +69,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("browser") / "data", secret_key="browser", arxiv_delay=0
     )
-    with PaperFeed(settings) as feed:
+    with PaperFeed(settings, embedder=HashingEmbedder()) as feed:
         feed.ingest(read_jsonl(DATA / "seed_papers.jsonl"))
         for name in HF_DAYS:
             feed.ingest(read_hf_daily(DATA / "hf_daily_papers" / "raw" / name))
         listings = read_jsonl(DATA / "arxiv_cs_cv_cl_2025_2026.jsonl.gz")
         fresh = [r for r in islice(listings, UNSUBMITTED) if isinstance(r, Record)]
         feed.ingest(iter([Record(r.paper) for r in fresh]))
-        use_fake_embedder(feed)
+        feed.index()
         port = _free_port()
         config = uvicorn.Config(create_app(feed), host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)

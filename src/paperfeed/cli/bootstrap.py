@@ -72,6 +72,4 @@ def bootstrap(feed: PaperFeed, everything: bool, days: int) -> None:
                 continue
         click.echo(f"{description}: {report.summary()}")
     catch_up_keyword_index(feed)
-    click.echo(
-        f"{feed.store.papers.count_papers():,} papers in {feed.settings.resolved_database_url}"
-    )
+    click.echo(f"{feed.count_papers():,} papers in {feed.settings.resolved_database_url}")

@@ -24,10 +24,10 @@ def _run(feed: PaperFeed, description: str, source: Source, *, as_json: bool = F
 
 def catch_up_keyword_index(feed: PaperFeed) -> None:
     """Index new papers for keyword search, with a progress bar when there is work."""
-    pending = feed.store.papers.pending_keyword_rows()
+    pending = feed.keyword_backlog()
     if pending:
         with progress_bar("keyword index", total=pending) as advance:
-            feed.store.papers.catch_up_keyword_index(on_progress=advance)
+            feed.catch_up_keyword_index(on_progress=advance)
 
 
 def _print_report(report: IngestReport, as_json: bool) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from paperfeed.cli.context import progress_bar
-from paperfeed.store import open_store
-from paperfeed.store.copy import CopyError, copied_tables, copy_store, count_rows
+from paperfeed.core import copy_database, copy_progress
 
 
 @click.command()
@@ -26,19 +25,10 @@ def migrate(source_url: str, target_url: str, batch_size: int) -> None:
     Keys are kept, so the copy searches and links exactly like the original. Safe to interrupt:
     running the same command again continues where it stopped. Stop writers to the source first.
     """
-    source, target = open_store(source_url), open_store(target_url)
-    try:
-        tables = copied_tables(source, target)
-        total = sum(count_rows(source, tables).values())
-        with progress_bar("copying", total=total) as advance:
-            advance(sum(count_rows(target, tables).values()))  # copied by an earlier run
-            try:
-                report = copy_store(source, target, batch_size=batch_size, on_progress=advance)
-            except CopyError as error:
-                raise click.ClickException(str(error)) from error
-    finally:
-        source.close()
-        target.close()
+    total, done = copy_progress(source_url, target_url)
+    with progress_bar("copying", total=total) as advance:
+        advance(done)  # copied by an earlier run
+        report = copy_database(source_url, target_url, batch_size=batch_size, on_progress=advance)
     click.echo(f"{'table':<20} {'source':>10} {'target':>10}  copied now")
     for count in report.counts:
         mark = "" if count.ok else "  MISMATCH"

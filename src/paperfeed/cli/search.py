@@ -11,7 +11,7 @@ from paperfeed.cli.context import console, pass_feed, progress_bar
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.models import Paper
-from paperfeed.query import SORTS, snippet
+from paperfeed.query import SORTS, parse_query, snippet
 
 
 def _paper_json(paper: Paper, **extra: object) -> dict[str, object]:
@@ -61,14 +61,16 @@ def search(
 ) -> None:
     """Search papers: words, "phrases", -excluded, author:NAME, cat:cs.CL, after:/before:YYYY."""
     results = feed.search(
-        " ".join(query),
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        category=category,
-        author=author,
-        date_from=after.date() if after else None,
-        date_to=before.date() if before else None,
+        parse_query(
+            " ".join(query),
+            category=category,
+            author=author,
+            date_from=after.date() if after else None,
+            date_to=before.date() if before else None,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
     )
     if as_json:
         hits = [
@@ -116,17 +118,17 @@ def similar(feed: PaperFeed, paper_id: str, limit: int, as_json: bool) -> None:
 @pass_feed
 def index(feed: PaperFeed, rebuild: bool) -> None:
     """Embed new and changed papers for semantic search (resumable; a no-op when up to date)."""
-    service = feed.search_service
+    indexer = feed.search_index
     if rebuild:
-        click.echo(f"rebuilt the vector index: {service.rebuild_index()} vectors")
+        click.echo(f"rebuilt the vector index: {indexer.rebuild_index()} vectors")
         with progress_bar("keyword index", total=feed.store.papers.count_papers()) as advance:
             keyword = feed.store.papers.catch_up_keyword_index(on_progress=advance, rebuild=True)
         click.echo(f"rebuilt the keyword index: {keyword} papers")
-    pending = service.pending()
+    pending = indexer.pending()
     if not pending:
-        service.sync()
-        click.echo(f"Nothing new to embed: the index is up to date ({service.vector_count()}).")
+        indexer.sync()
+        click.echo(f"Nothing new to embed: the index is up to date ({indexer.vector_count()}).")
         return
-    with progress_bar(f"embedding with {service.model}", total=pending) as advance:
-        embedded = service.index(on_progress=advance)
-    click.echo(f"embedded {embedded} papers; the vector index holds {service.vector_count()}")
+    with progress_bar(f"embedding with {indexer.model}", total=pending) as advance:
+        embedded = feed.index(on_progress=advance)
+    click.echo(f"embedded {embedded} papers; the vector index holds {indexer.vector_count()}")

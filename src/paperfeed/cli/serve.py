@@ -29,14 +29,13 @@ def serve(feed: PaperFeed, host: str, port: int, no_index: bool, access_log: boo
     """Serve the daily feed, search, submissions and the API over HTTP."""
     import uvicorn
 
-    from paperfeed.digest.digests import start_scheduler
     from paperfeed.web.app import create_app
 
     catch_up_keyword_index(feed)  # e.g. rebuilt after an upgrade: now, not in a request
     app = create_app(feed)
     if not no_index:
-        feed.search_service.index_in_background(every=REINDEX_SECONDS)
-    scheduler = start_scheduler(feed)
+        feed.index_in_background(every=REINDEX_SECONDS)
+    scheduler = feed.start_digest_scheduler()
     console.print(f"paperfeed on http://{host}:{port}/ (store: {feed.settings.data_dir})")
     try:
         uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")

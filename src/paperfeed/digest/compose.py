@@ -40,7 +40,7 @@ TRENDING = "trending"
 
 
 class VectorSource(Protocol):
-    """What composing needs from search (PaperFeed.search_service)."""
+    """What composing needs from search (search.engine.SearchEngine provides it)."""
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
@@ -325,7 +325,7 @@ class Composer:
         if self.vectors is None or not self.candidates.matrix.any():
             return None
         liked = {
-            s.user_id: upvoted.get(s.user_id, [])  # type: ignore[arg-type]
+            s.user_id: upvoted.get(s.user_id, [])
             for s in batch
             if s.prefs.like_upvoted and s.user_id is not None
         }
@@ -420,7 +420,7 @@ class Composer:
                 by_categories[subscriber.prefs.categories].append(pos)
         for categories, positions in by_categories.items():
             outside = np.flatnonzero(~self.candidates.category_mask(categories))
-            scores[np.ix_(positions, outside)] = -np.inf
+            scores[np.ix_(np.array(positions, dtype=np.intp), outside)] = -np.inf
         for pos, papers in blocked.items():
             scores[pos, list(papers)] = -np.inf
 

@@ -61,12 +61,13 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         smtp = self.smtp
+        host = smtp.host or ""  # never empty: checked in __init__
         context = ssl.create_default_context()
         conn: smtplib.SMTP
         if smtp.security == "ssl":
-            conn = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=self.timeout, context=context)
+            conn = smtplib.SMTP_SSL(host, smtp.port, timeout=self.timeout, context=context)
         else:
-            conn = smtplib.SMTP(smtp.host, smtp.port, timeout=self.timeout)
+            conn = smtplib.SMTP(host, smtp.port, timeout=self.timeout)
             if smtp.security == "starttls":
                 conn.starttls(context=context)
         if smtp.username:

@@ -25,8 +25,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from paperfeed.config import Settings
 from paperfeed.digest.compose import (
     DEFAULT_OPTIONS,
     Candidates,
@@ -50,9 +51,7 @@ from paperfeed.digest.optin import Subscriptions
 from paperfeed.digest.render import Renderer
 from paperfeed.errors import Unavailable
 from paperfeed.models import ACTIVE, OUTBOX_PENDING, OUTBOX_SENDING, OutboxEntry, Subscriber
-
-if TYPE_CHECKING:
-    from paperfeed.core import PaperFeed
+from paperfeed.store import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -100,28 +99,36 @@ class DigestReport:
         return ", ".join(parts) + f" ({self.seconds:.1f}s)"
 
 
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class DigestService:
-    """Subscriptions and digests of one PaperFeed."""
+    """Subscriptions and digests of one deployment: its store and settings, the vectors of
+    search (None: digests without similarity ranking), how to open a mailer (default: SMTP
+    per ``settings.smtp``, else .eml files), how to wait between retries and the UTC clock."""
 
     def __init__(
         self,
-        feed: PaperFeed,
+        store: SqlStore,
+        settings: Settings,
         *,
         vectors: VectorSource | None = None,
         mailer: Callable[[], Mailer] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utc_now,
         options: ComposeOptions = DEFAULT_OPTIONS,
     ) -> None:
-        self.feed = feed
-        self.settings = feed.settings
-        self._vectors = vectors
-        self._mailer_factory = mailer or (lambda: open_mailer(self.settings))
+        self.store = store
+        self.settings = settings
+        self.vectors = vectors
+        self._mailer_factory = mailer or (lambda: open_mailer(settings))
         self._sleep = sleep
+        self._clock = clock
         self.options = options
-
-    @property
-    def store(self) -> Any:
-        return self.feed.store
 
     @cached_property
     def renderer(self) -> Renderer:
@@ -137,20 +144,9 @@ class DigestService:
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(self.settings.digest_retry_attempts, self.settings.digest_retry_delay)
 
-    def vectors(self) -> VectorSource | None:
-        """Search's vectors (embedded papers and queries); None when search is unavailable."""
-        if self._vectors is None:
-            try:
-                self._vectors = self.feed.search_service  # type: ignore[attr-defined]
-            except (AttributeError, ImportError) as error:
-                log.warning("digests without similarity ranking: search unavailable (%s)", error)
-                return None
-        return self._vectors
-
-    @staticmethod
-    def default_date(today: dt.date | None = None) -> dt.date:
+    def default_date(self, today: dt.date | None = None) -> dt.date:
         """Yesterday (UTC): the last complete feed day."""
-        return (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=1)
+        return (today or self._clock().date()) - dt.timedelta(days=1)
 
     # -- composing ---------------------------------------------------------------------------
 
@@ -159,7 +155,7 @@ class DigestService:
         wants_vectors = any(
             s.prefs.searches or (s.prefs.like_upvoted and s.user_id) for s in subscribers
         )
-        vectors = self.vectors() if wants_vectors else None
+        vectors = self.vectors if wants_vectors else None
         by_start: dict[dt.date, list[int]] = defaultdict(list)
         for i, subscriber in enumerate(subscribers):
             by_start[period_for(subscriber.prefs, date)].append(i)
@@ -310,7 +306,7 @@ class DailyDigestScheduler:
         service: DigestService,
         hour: int,
         *,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Clock = utc_now,
         poll_seconds: float = 60.0,
     ) -> None:
         if not 0 <= hour <= 23:
@@ -353,10 +349,13 @@ class DailyDigestScheduler:
             self._thread = None
 
 
-def start_scheduler(feed: PaperFeed) -> DailyDigestScheduler | None:
-    """For the web server's startup: a running scheduler when ``digest_hour`` is set."""
-    if feed.settings.digest_hour is None:
+def start_scheduler(
+    service: DigestService, hour: int | None, *, clock: Clock = utc_now
+) -> DailyDigestScheduler | None:
+    """For the web server's startup: a running scheduler when `hour` (the deployment's
+    ``digest_hour``) is set, else None."""
+    if hour is None:
         return None
-    scheduler = DailyDigestScheduler(feed.digest, feed.settings.digest_hour)  # type: ignore[attr-defined]
+    scheduler = DailyDigestScheduler(service, hour, clock=clock)
     scheduler.start()
     return scheduler

@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
@@ -65,7 +66,7 @@ class _Parts:
     digests share rendered once."""
 
     def __init__(self, template: jinja2.Template, escape: Callable[[str], str]) -> None:
-        macros = template.module
+        macros: Any = template.module  # the template's macros, as attributes
         self.head = lru_cache(maxsize=4096)(macros.head)
         self.section = lru_cache(maxsize=16)(macros.section)
         self.foot = macros.foot
@@ -121,7 +122,7 @@ class Renderer:
 
     def message_id(self, subscriber_id: int, date: dt.date) -> str:
         """The same Message-ID every time this digest is (re)sent, so receivers can drop a copy
-        delivered twice after a crash (see service.DigestService.send)."""
+        delivered twice after a crash (see digests.DigestService.send)."""
         tag = hmac.digest(self._key, f"{subscriber_id}:{date}".encode(), "sha256").hex()[:12]
         return f"<digest.{date.isoformat()}.{subscriber_id}.{tag}@{self.mail_domain}>"
 

@@ -108,12 +108,15 @@ class MiniLMEmbedder:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
-        return model.encode(
-            texts,
-            batch_size=len(texts),
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
+        return np.asarray(
+            model.encode(
+                texts,
+                batch_size=len(texts),
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
         )
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
@@ -127,10 +130,12 @@ class MiniLMEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         """The query's vector; recent queries are remembered (paging and re-sorting repeat
         them, and the model takes 15-35 ms a query on 2 cores)."""
-        return self._recent_queries(text).copy()
+        vector: np.ndarray = self._recent_queries(text)
+        return vector.copy()
 
     def _embed_query(self, text: str) -> np.ndarray:
-        return normalize_rows(self._encode([text]))[0]
+        vector: np.ndarray = normalize_rows(self._encode([text]))[0]
+        return vector
 
 
 def load_embedder(name: str = "minilm", **options: Any) -> Embedder:

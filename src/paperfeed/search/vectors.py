@@ -77,7 +77,7 @@ class VectorIndex:
         return len(self._index)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, int | np.integer) and key >= 0 and int(key) in self._index
+        return bool(isinstance(key, int | np.integer) and key >= 0 and int(key) in self._index)
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         """Insert or replace vectors (rows of `vectors`) under `keys`; the last duplicate wins."""

@@ -14,6 +14,7 @@ from paperfeed import links, listings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import Invalid
 from paperfeed.models import Paper, Submission
+from paperfeed.query import parse_query
 from paperfeed.web import serialize
 from paperfeed.web.deps import FeedDep
 from paperfeed.web.errors import ErrorMappingRoute
@@ -59,10 +60,11 @@ def search_papers(feed: PaperFeed, q: str, limit: int) -> list[tuple[Paper, Subm
     if not q.strip():
         raise Invalid("the search query q is empty")
     found = []
-    for hit in feed.search(q, limit=limit).hits:
+    for hit in feed.search(parse_query(q, limit=limit)).hits:
         paper = hit.paper
         if paper.hidden:
             continue
+        # One query per hit until the community store can fetch the submissions of many papers.
         submission = feed.store.community.get_submission(paper.id)
         found.append((paper, submission if submission and not submission.hidden else None))
     return found

@@ -68,9 +68,7 @@ def create_app_from_env() -> FastAPI:
     """The app for the deployment the ``PAPERFEED_*`` environment describes, for process
     managers: ``uvicorn --factory paperfeed.web.app:create_app_from_env --workers 4``. With
     ``PAPERFEED_DIGEST_HOUR`` every worker runs the digest scheduler; one sends (sender lock)."""
-    from paperfeed.digest.digests import start_scheduler
-
     feed = PaperFeed(load_settings())
     app = create_app(feed)
-    app.state.digest_scheduler = start_scheduler(feed)
+    app.state.digest_scheduler = feed.start_digest_scheduler()
     return app

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from paperfeed import links, listings
 from paperfeed.errors import Invalid, PaperfeedError
 from paperfeed.models import Paper
+from paperfeed.query import parse_query
 from paperfeed.web import text
 from paperfeed.web.deps import (
     check_csrf,
@@ -147,16 +148,17 @@ def search(
     try:
         number = page_number(page)
         context["page"] = number
-        results = get_feed(request).search(
+        query = parse_query(
             q,
-            limit=SEARCH_PAGE,
-            offset=(number - 1) * SEARCH_PAGE,
-            sort=sort,
             category=category or None,
             author=author or None,
             date_from=parse_day(date_from, "from"),
             date_to=parse_day(date_to, "to"),
+            sort=sort,
+            limit=SEARCH_PAGE,
+            offset=(number - 1) * SEARCH_PAGE,
         )
+        results = get_feed(request).search(query)
     except Invalid as error:
         return render(request, "search.html", 400, error=str(error), **context)
     hits = [h for h in results.hits if not h.paper.hidden]
@@ -164,7 +166,7 @@ def search(
     context.update(
         results=results,
         hits=hits,
-        words=text.highlight_words(q),
+        words=text.highlight_words(results.query),
         voted=voted_ids(request, [h.paper for h in hits]),
         has_next=number < pages and len(results.hits) == SEARCH_PAGE,
     )

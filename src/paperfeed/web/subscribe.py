@@ -7,7 +7,10 @@ the credential, so those forms need no session. ``POST /unsubscribe?token=...`` 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Query, Request
+from dataclasses import asdict, dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paperfeed.digest.digests import DigestService
@@ -32,41 +35,40 @@ def _page(request: Request, name: str, status_code: int = 200, **context: object
     return response
 
 
-def _prefs(
-    frequency: str,
-    max_papers: str,
-    categories: str,
-    searches: str,
-    authors: str,
-    like_upvoted: str | None,
-) -> Preferences:
-    return Preferences.create(
-        frequency=frequency,
-        max_papers=max_papers,
-        categories=categories,
-        searches=searches,
-        authors=authors,
-        like_upvoted=like_upvoted is not None,
+@dataclass(frozen=True, slots=True)
+class PreferencesForm:
+    """The preference fields of the subscribe and preferences forms, as submitted."""
+
+    frequency: str = "daily"
+    max_papers: str = "10"
+    categories: str = ""
+    searches: str = ""
+    authors: str = ""
+    like_upvoted: bool = False
+
+    def preferences(self) -> Preferences:
+        """The preferences these fields describe (Invalid when they are not acceptable)."""
+        return Preferences.create(**asdict(self))
+
+    def values(self) -> dict[str, object]:
+        """The fields as submitted, to show the form again with an error."""
+        return asdict(self)
+
+
+def preferences_form(
+    frequency: str = Form("daily"),
+    max_papers: str = Form("10"),
+    categories: str = Form(""),
+    searches: str = Form(""),
+    authors: str = Form(""),
+    like_upvoted: str | None = Form(None),
+) -> PreferencesForm:
+    return PreferencesForm(
+        frequency, max_papers, categories, searches, authors, like_upvoted is not None
     )
 
 
-def _form_values(
-    frequency: str,
-    max_papers: str,
-    categories: str,
-    searches: str,
-    authors: str,
-    like_upvoted: str | None,
-) -> dict[str, object]:
-    """The preference fields as submitted, to show the form again with an error."""
-    return {
-        "frequency": frequency,
-        "max_papers": max_papers,
-        "categories": categories,
-        "searches": searches,
-        "authors": authors,
-        "like_upvoted": like_upvoted is not None,
-    }
+PreferencesFields = Annotated[PreferencesForm, Depends(preferences_form)]
 
 
 def _prefs_form(prefs: Preferences) -> dict[str, object]:
@@ -88,20 +90,15 @@ def subscribe_form(request: Request) -> Response:
 @router.post("/subscribe", response_class=HTMLResponse)
 def subscribe(
     request: Request,
+    fields: PreferencesFields,
     email: str = Form(""),
-    frequency: str = Form("daily"),
-    max_papers: str = Form("10"),
-    categories: str = Form(""),
-    searches: str = Form(""),
-    authors: str = Form(""),
-    like_upvoted: str | None = Form(None),
     csrf_token: str | None = Form(None),
 ) -> Response:
     check_csrf(request, csrf_token)
     user = current_user(request)
-    form = _form_values(frequency, max_papers, categories, searches, authors, like_upvoted)
+    form = fields.values()
     try:
-        prefs = _prefs(frequency, max_papers, categories, searches, authors, like_upvoted)
+        prefs = fields.preferences()
         limiters(request).signups.hit("subscribe:" + client_key(request))
         _digest(request).subscriptions.subscribe(email, prefs, user_id=user.id if user else None)
     except Invalid as error:
@@ -142,19 +139,14 @@ def preferences_form(request: Request, token: str = Query("")) -> Response:
 @router.post("/preferences", response_class=HTMLResponse)
 def save_preferences(
     request: Request,
+    fields: PreferencesFields,
     token: str = Form(""),
-    frequency: str = Form("daily"),
-    max_papers: str = Form("10"),
-    categories: str = Form(""),
-    searches: str = Form(""),
-    authors: str = Form(""),
-    like_upvoted: str | None = Form(None),
 ) -> Response:
     subscriptions = _digest(request).subscriptions
     subscriber = subscriptions.for_token(token)
-    form = _form_values(frequency, max_papers, categories, searches, authors, like_upvoted)
+    form = fields.values()
     try:
-        prefs = _prefs(frequency, max_papers, categories, searches, authors, like_upvoted)
+        prefs = fields.preferences()
         subscriber = subscriptions.update_preferences(token, prefs)
     except Invalid as error:
         return _page(

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from markupsafe import Markup, escape
 
-from paperfeed.query import Query, parse_query, snippet
+from paperfeed.query import Query, snippet
 
 # An HTML entity in escaped text (skipped, so a query word never splits "&lt;") or a word.
 _ENTITY_OR_WORD = re.compile(r"&#?\w+;|\w+", re.UNICODE)
@@ -27,8 +27,9 @@ def query_words(query: Query) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def highlight_words(q: str | None) -> list[str]:
-    return query_words(parse_query(q)) if q else []
+def highlight_words(query: Query | None) -> list[str]:
+    """The words to highlight for a search (none without one)."""
+    return query_words(query) if query is not None else []
 
 
 def highlight(text: str | None, words: Iterable[str]) -> Markup:
@@ -56,11 +57,12 @@ def shorten(text: str | None, width: int = 300) -> str:
     return text[: cut if cut > width // 2 else width].rstrip(" ,;:.") + "…"
 
 
-def search_snippet(text: str | None, q: str | None, width: int = 300) -> str:
-    """A piece of `text` around the first query word (plain text, still to be highlighted)."""
-    if not q:
+def search_snippet(text: str | None, query: Query | None, width: int = 300) -> str:
+    """A piece of `text` around the first word of the parsed `query` (plain text, still to be
+    highlighted); the start of `text` without a query text."""
+    if query is None or not query.raw:
         return shorten(text, width)
-    return snippet(text or "", parse_query(q), width)
+    return snippet(text or "", query, width)
 
 
 def safe_url(url: str | None) -> str | None:
