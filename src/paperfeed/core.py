@@ -231,6 +231,10 @@ class PaperFeed:
             return set()
         return self.store.community.voted_papers(user.id, list(paper_ids))
 
+    def visible_submissions(self, paper_ids: Sequence[str]) -> dict[str, Submission]:
+        """The feed submission of each paper that has a visible one."""
+        return self.store.community.visible_submissions(paper_ids)
+
     def vote(self, paper_id: str, user: User, *, up: bool = True) -> bool:
         """Upvote `paper_id` (or take the vote back); NotFound for unknown or hidden papers."""
         return moderation.vote(self.store, paper_id, user, up=up)

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 import bibtexparser
 import orjson
@@ -97,6 +97,8 @@ def paper_from_dict(row: dict, *, source: str = "jsonl") -> Paper:
     authors = _names(split_authors(row.get("authors")))
     categories = split_categories(row.get("categories"))
     found = _arxiv_id_of(row)
+    abs_url: str | None
+    pdf_url: str | None
     if found:
         paper_id, version = found
         abs_url, pdf_url = arxiv_links(paper_id, version)
@@ -247,6 +249,8 @@ def paper_from_bibtex(entry: Entry, *, source: str = "bibtex") -> Paper:
         raise InvalidRecord("missing abstract")
     authors = _bibtex_names(fields.get("author"))
     found = _bibtex_arxiv_id(fields)
+    abs_url: str | None
+    pdf_url: str | None
     if found:
         paper_id, version = found
         abs_url, pdf_url = arxiv_links(paper_id, version)
@@ -278,7 +282,7 @@ def _field(fields: dict[str, object], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _bibtex_names(value: object) -> list[str]:
+def _bibtex_names(value: Any) -> list[str]:
     if not value:
         return []
     if isinstance(value, str):

@@ -88,6 +88,7 @@ class PoliteClient:
         while True:
             self._wait_turn()
             status, body = None, b""
+            wait: float | None
             try:
                 response = self._client.get(url, params=query)
             except httpx.TransportError as error:

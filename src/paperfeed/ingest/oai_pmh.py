@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -232,7 +233,7 @@ def _author(element: etree._Element, ns: dict[str, str]) -> str:
 
 
 def _request(
-    http: PoliteClient, base_url: str, params: dict[str, str | None]
+    http: PoliteClient, base_url: str, params: Mapping[str, str | None]
 ) -> tuple[str, etree._Element]:
     response = http.get(base_url, params)
     url = str(response.url)

@@ -96,6 +96,18 @@ class CommunityStore:
             row = conn.execute(stmt).mappings().first()
         return rows.submission_from_row(row) if row else None
 
+    def visible_submissions(self, paper_ids: Sequence[str]) -> dict[str, Submission]:
+        """The visible submission of each of `paper_ids` that has one (hidden ones left out)."""
+        found: dict[str, Submission] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(paper_ids)):
+                stmt = sa.select(submissions).where(
+                    submissions.c.paper_id.in_(chunk), ~submissions.c.hidden
+                )
+                for row in conn.execute(stmt).mappings():
+                    found[row["paper_id"]] = rows.submission_from_row(row)
+        return found
+
     def set_submission_hidden(self, paper_id: str, hidden: bool) -> None:
         with self.engine.begin() as conn:
             stmt = submissions.update().where(submissions.c.paper_id == paper_id)

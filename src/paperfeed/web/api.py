@@ -59,15 +59,9 @@ def search_papers(feed: PaperFeed, q: str, limit: int) -> list[tuple[Paper, Subm
     """Visible papers matching `q`, best first, with their visible submissions."""
     if not q.strip():
         raise Invalid("the search query q is empty")
-    found = []
-    for hit in feed.search(parse_query(q, limit=limit)).hits:
-        paper = hit.paper
-        if paper.hidden:
-            continue
-        # One query per hit until the community store can fetch the submissions of many papers.
-        submission = feed.store.community.get_submission(paper.id)
-        found.append((paper, submission if submission and not submission.hidden else None))
-    return found
+    papers = [hit.paper for hit in feed.search(parse_query(q, limit=limit)).hits]
+    submissions = feed.visible_submissions([p.id for p in papers])
+    return [(paper, submissions.get(paper.id)) for paper in papers]
 
 
 @router.get("/api/papers/search", response_model=None)

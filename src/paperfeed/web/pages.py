@@ -161,13 +161,12 @@ def search(
         results = get_feed(request).search(query)
     except Invalid as error:
         return render(request, "search.html", 400, error=str(error), **context)
-    hits = [h for h in results.hits if not h.paper.hidden]
     pages = max(1, math.ceil((results.total_estimate or 0) / SEARCH_PAGE))
     context.update(
         results=results,
-        hits=hits,
+        hits=results.hits,
         words=text.highlight_words(results.query),
-        voted=voted_ids(request, [h.paper for h in hits]),
+        voted=voted_ids(request, [h.paper for h in results.hits]),
         has_next=number < pages and len(results.hits) == SEARCH_PAGE,
     )
     return render(request, "search.html", **context)

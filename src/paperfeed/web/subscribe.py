@@ -55,7 +55,7 @@ class PreferencesForm:
         return asdict(self)
 
 
-def preferences_form(
+def submitted_preferences(
     frequency: str = Form("daily"),
     max_papers: str = Form("10"),
     categories: str = Form(""),
@@ -68,7 +68,7 @@ def preferences_form(
     )
 
 
-PreferencesFields = Annotated[PreferencesForm, Depends(preferences_form)]
+PreferencesFields = Annotated[PreferencesForm, Depends(submitted_preferences)]
 
 
 def _prefs_form(prefs: Preferences) -> dict[str, object]:
