@@ -96,16 +96,13 @@ def paper_from_dict(row: dict, *, source: str = "jsonl") -> Paper:
         raise InvalidRecord("missing abstract")
     authors = _names(split_authors(row.get("authors")))
     categories = split_categories(row.get("categories"))
-    found = _arxiv_id_of(row)
-    abs_url: str | None
-    pdf_url: str | None
-    if found:
-        paper_id, version = found
-        abs_url, pdf_url = arxiv_links(paper_id, version)
-    else:
-        paper_id, version = local_id(title, authors), None
-        abs_url = optional_text(_as_text(row.get("url") or row.get("abs_url")))
-        pdf_url = optional_text(_as_text(row.get("pdf_url") or row.get("pdf")))
+    paper_id, version, abs_url, pdf_url = _identity(
+        _arxiv_id_of(row),
+        title,
+        authors,
+        optional_text(_as_text(row.get("url") or row.get("abs_url"))),
+        optional_text(_as_text(row.get("pdf_url") or row.get("pdf"))),
+    )
     if version is None and isinstance(row.get("version"), int):
         version = row["version"]
     return Paper(
@@ -248,15 +245,9 @@ def paper_from_bibtex(entry: Entry, *, source: str = "bibtex") -> Paper:
     if not abstract:
         raise InvalidRecord("missing abstract")
     authors = _bibtex_names(fields.get("author"))
-    found = _bibtex_arxiv_id(fields)
-    abs_url: str | None
-    pdf_url: str | None
-    if found:
-        paper_id, version = found
-        abs_url, pdf_url = arxiv_links(paper_id, version)
-    else:
-        paper_id, version = local_id(title, authors), None
-        abs_url, pdf_url = optional_text(_field(fields, "url")), None
+    paper_id, version, abs_url, pdf_url = _identity(
+        _bibtex_arxiv_id(fields), title, authors, optional_text(_field(fields, "url")), None
+    )
     journal = _field(fields, "journal") or _field(fields, "booktitle")
     categories = split_categories(_field(fields, "primaryclass"))
     return Paper(
@@ -280,6 +271,21 @@ def paper_from_bibtex(entry: Entry, *, source: str = "bibtex") -> Paper:
 def _field(fields: dict[str, object], key: str) -> str:
     value = fields.get(key)
     return value if isinstance(value, str) else ""
+
+
+def _identity(
+    arxiv: tuple[str, int | None] | None,
+    title: str,
+    authors: list[str],
+    abs_url: str | None,
+    pdf_url: str | None,
+) -> tuple[str, int | None, str | None, str | None]:
+    """(id, version, abstract link, PDF link): from the arXiv id when the record has one, else a
+    local id made from title and first author, with the record's own links."""
+    if arxiv:
+        paper_id, version = arxiv
+        return (paper_id, version, *arxiv_links(paper_id, version))
+    return local_id(title, authors), None, abs_url, pdf_url
 
 
 def _bibtex_names(value: Any) -> list[str]:

@@ -127,12 +127,25 @@ def _manage_path(request: Request, subscriber: Subscriber) -> str:
 @router.get("/preferences", response_class=HTMLResponse)
 def preferences_form(request: Request, token: str = Query("")) -> Response:
     subscriber = _digest(request).subscriptions.for_token(token)
+    return _preferences_page(request, subscriber, token, _prefs_form(subscriber.prefs))
+
+
+def _preferences_page(
+    request: Request,
+    subscriber: Subscriber,
+    token: str,
+    form: dict[str, object],
+    status_code: int = 200,
+    **context: object,
+) -> HTMLResponse:
     return _page(
         request,
         "preferences.html",
+        status_code,
         subscriber=subscriber,
         token=token,
-        form=_prefs_form(subscriber.prefs),
+        form=form,
+        **context,
     )
 
 
@@ -149,23 +162,8 @@ def save_preferences(
         prefs = fields.preferences()
         subscriber = subscriptions.update_preferences(token, prefs)
     except Invalid as error:
-        return _page(
-            request,
-            "preferences.html",
-            400,
-            subscriber=subscriber,
-            token=token,
-            form=form,
-            error=str(error),
-        )
-    return _page(
-        request,
-        "preferences.html",
-        subscriber=subscriber,
-        token=token,
-        form=_prefs_form(prefs),
-        saved=True,
-    )
+        return _preferences_page(request, subscriber, token, form, 400, error=str(error))
+    return _preferences_page(request, subscriber, token, _prefs_form(prefs), saved=True)
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
