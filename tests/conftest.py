@@ -1,13 +1,13 @@
-"""Shared fixtures: real stores on temporary files, paths to the shared data.
+"""Shared fixtures: real stores on temporary files, per storage backend.
 
 Every test using `settings` or `feed` (or `database_url`) runs once per storage backend:
 ``--backend=sqlite|postgres|both`` (default: both when the pgserver binaries are installed).
-PostgreSQL runs in a throwaway local server (tests/pg.py), one fresh database per test.
+PostgreSQL runs in a throwaway local server (tests/support/pg.py), one fresh database per test.
+What tests share besides fixtures (paths to the shared data, builders, fakes) is in tests/support.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +15,8 @@ import pytest
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
-from tests import pg
+from tests.support import pg
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PAPERFEED_SHARED_DIR", REPO.parent / "shared"))
-DATA = SHARED / "data"
 BACKENDS = ("sqlite", "postgres")
 
 

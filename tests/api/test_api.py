@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
 from paperfeed.listings import trending_score
-from tests.api.conftest import make_app, record
+from tests.support.api import make_app, record
 
 DAY = "/api/daily_papers"
 

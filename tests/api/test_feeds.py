@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
-from tests.api.conftest import make_app, record
+from tests.support.api import make_app, record
 
 
 def parse(client: TestClient, url: str, **params: str) -> feedparser.FeedParserDict:

@@ -16,8 +16,8 @@ from huggingface_hub.hf_api import PaperInfo
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
-from tests.api.conftest import KNOWN, make_app
-from tests.conftest import DATA
+from tests.support.api import KNOWN, make_app
+from tests.support.paths import DATA
 
 HF_RAW = DATA / "hf_daily_papers" / "raw"
 HF_DAY = "2024-10-14"

@@ -1,94 +1,20 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) with scripted answers, and a feed holding one
-day of real papers submitted to the feed."""
+day of real papers submitted to the feed (the helpers are in tests/support/digest.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import email
-import socket
-import threading
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
-from email.policy import default as default_policy
-from itertools import islice
-from typing import Any
+from dataclasses import replace
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from paperfeed.config import Settings, SmtpSettings
 from paperfeed.core import PaperFeed
-from paperfeed.digest.compose import ComposeOptions
-from paperfeed.digest.digests import DigestService
-from paperfeed.ingest.base import Record
-from paperfeed.ingest.files import read_jsonl
-from paperfeed.models import Paper, Submission
-from tests.conftest import DATA
-from tests.search.fakes import HashingEmbedder
-
-DAY = dt.date(2024, 5, 27)
-BASE_URL = "https://papers.example.org"
-SENDER = "paperfeed <digest@papers.example.org>"
-# The fake embedder is a bag of words: its cosines run lower than a real model's.
-OPTIONS = ComposeOptions(min_similarity=0.15)
-
-
-@dataclass
-class Arrival:
-    recipients: list[str]
-    raw: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.raw, policy=default_policy)  # type: ignore[return-value]
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler: records accepted messages; answers can be scripted per recipient."""
-
-    arrivals: list[Arrival] = field(default_factory=list)
-    rcpt_answers: dict[str, deque[str]] = field(default_factory=dict)  # address -> answers
-    hold_after: int | None = None  # hold the DATA after this many arrivals (crash tests)
-    record_held: bool = False  # whether the held message counts as accepted by the server
-    held: threading.Event = field(default_factory=threading.Event)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        answers = self.rcpt_answers.get(address)
-        if answers:
-            return answers.popleft()
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if (
-            self.hold_after is not None
-            and len(self.arrivals) >= self.hold_after
-            and not self.held.is_set()
-        ):
-            if self.record_held:
-                self.arrivals.append(Arrival(list(envelope.rcpt_tos), envelope.content))
-            self.held.set()  # the test kills the sender now, before it sees the reply
-            await asyncio.sleep(5)
-            return "451 too late"
-        self.arrivals.append(Arrival(list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-    def by_recipient(self) -> dict[str, list[Arrival]]:
-        found: dict[str, list[Arrival]] = {}
-        for arrival in self.arrivals:
-            for rcpt in arrival.recipients:
-                found.setdefault(rcpt, []).append(arrival)
-        return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from paperfeed.models import Paper
+from tests.support.digest import BASE_URL, SENDER, Recorder, day_papers, populate
+from tests.support.fakes import HashingEmbedder
+from tests.support.net import free_port
 
 
 @pytest.fixture
@@ -114,51 +40,9 @@ def smtp_settings(settings: Settings, smtp: tuple[Recorder, int]) -> Settings:
     )
 
 
-def day_papers(count: int = 40) -> list[Paper]:
-    """Real papers (with authors and categories) from the arXiv crawl."""
-    source = read_jsonl(DATA / "arxiv_cs_cv_cl_2025_2026.jsonl.gz")
-    records = [r for r in islice(source, count * 2) if isinstance(r, Record)]
-    return [r.paper for r in records if r.paper.authors][:count]
-
-
-def populate(feed: PaperFeed, papers: list[Paper], day: dt.date = DAY) -> None:
-    """Submit `papers` to the feed on `day`, the first ones with the most upvotes."""
-    feed.store.papers.upsert_papers(papers)
-    start = dt.datetime.combine(day, dt.time(6), dt.UTC)
-    feed.store.community.save_submissions(
-        Submission(
-            p.id, day, start + dt.timedelta(minutes=i), "tester", imported_upvotes=len(papers) - i
-        )
-        for i, p in enumerate(papers)
-    )
-
-
 @pytest.fixture
 def papers() -> list[Paper]:
     return day_papers()
-
-
-@dataclass
-class RecordingMailer:
-    """A mailer that keeps what it is given (one per test: every digest run opens it again)."""
-
-    where: str = "recording"
-    sent: list[EmailMessage] = field(default_factory=list)
-    opened: int = 0
-    closed: int = 0
-
-    def __call__(self) -> RecordingMailer:  # the mailer factory
-        self.opened += 1
-        return self
-
-    def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
-
-    def close(self) -> None:
-        self.closed += 1
-
-    def recipients(self) -> list[str]:
-        return [str(m["To"]) for m in self.sent]
 
 
 @pytest.fixture
@@ -173,10 +57,3 @@ def smtp_feed(smtp_settings: Settings, papers: list[Paper]) -> Iterator[PaperFee
     with PaperFeed(smtp_settings, embedder=HashingEmbedder()) as feed:
         populate(feed, papers)
         yield feed
-
-
-def make_service(feed: PaperFeed, **kwargs: Any) -> DigestService:
-    """A DigestService on the feed's store and search, with options for the test embedder."""
-    return DigestService(
-        feed.store, feed.settings, vectors=feed.search_engine, options=OPTIONS, **kwargs
-    )

@@ -11,8 +11,8 @@ from paperfeed.core import PaperFeed
 from paperfeed.digest.compose import category_allows, is_due, normalize_name
 from paperfeed.digest.digests import DigestService
 from paperfeed.models import OUTBOX_SENT, Preferences
-from tests.digest.conftest import DAY, RecordingMailer, day_papers, make_service, populate
-from tests.search.fakes import HashingEmbedder
+from tests.support.digest import DAY, day_papers, make_service, populate
+from tests.support.fakes import HashingEmbedder, RecordingMailer
 
 
 @pytest.fixture

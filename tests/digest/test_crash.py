@@ -15,8 +15,8 @@ import pytest
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.models import OUTBOX_SENT, Preferences
-from tests.conftest import REPO
-from tests.digest.conftest import DAY, Recorder, day_papers, populate
+from tests.support.digest import DAY, Recorder, day_papers, populate
+from tests.support.paths import REPO
 
 N, K = 8, 3
 

@@ -3,16 +3,14 @@ escaped, and a paper re-rendered from new data (the next day's upvotes) shows th
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
 from paperfeed.digest.compose import Digest, Pick
 from paperfeed.digest.render import Renderer
 from paperfeed.digest.tokens import MANAGE
 from paperfeed.models import ACTIVE, Paper, Subscriber
-from tests.digest.conftest import BASE_URL, SENDER
-
-DAY = dt.date(2024, 5, 27)
+from tests.support.digest import BASE_URL, SENDER
+from tests.support.factories import DAY, bare_paper
 
 
 def _digest(subscriber: Subscriber, paper: Paper, reason: str) -> Digest:
@@ -21,7 +19,7 @@ def _digest(subscriber: Subscriber, paper: Paper, reason: str) -> Digest:
 
 def test_shared_paper_blocks_keep_reasons_and_links_per_subscriber() -> None:
     renderer = Renderer(BASE_URL, SENDER, "secret")
-    paper = Paper("2405.00001", "Tables & <Chairs>", "An abstract.", authors=["A. Author"])
+    paper = bare_paper("2405.00001", "Tables & <Chairs>", "An abstract.")
     paper.upvotes = 3
     alice = Subscriber(1, "alice@example.org", ACTIVE)
     bob = Subscriber(2, "bob@example.org", ACTIVE)

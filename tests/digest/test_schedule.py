@@ -12,8 +12,8 @@ from paperfeed.digest.deliver import FileMailer
 from paperfeed.digest.digests import DailyDigestScheduler
 from paperfeed.digest.lock import sender_lock
 from paperfeed.models import Preferences
-from tests.digest.conftest import DAY, RecordingMailer, day_papers, make_service, populate
-from tests.search.fakes import HashingEmbedder
+from tests.support.digest import DAY, day_papers, make_service, populate
+from tests.support.fakes import HashingEmbedder, RecordingMailer
 
 
 def test_second_sender_backs_off_while_the_lock_is_held(feed: PaperFeed) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from paperfeed.core import PaperFeed
 from paperfeed.models import Paper, Preferences
-from tests.conftest import REPO
-from tests.digest.conftest import DAY, Recorder, make_service
+from tests.support.digest import DAY, Recorder, make_service
+from tests.support.paths import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = REPO / "test-output"

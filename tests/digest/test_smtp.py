@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from paperfeed.core import PaperFeed
 from paperfeed.models import BOUNCED, OUTBOX_FAILED, OUTBOX_SENT, UNSUBSCRIBED, Paper, Preferences
 from paperfeed.web.app import create_app
-from tests.digest.conftest import BASE_URL, DAY, Recorder, day_papers, make_service, populate
+from tests.support.digest import BASE_URL, DAY, Recorder, day_papers, make_service, populate
 
 LINK = re.compile(r'href="([^"]+)"')
 

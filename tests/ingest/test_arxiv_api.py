@@ -13,7 +13,7 @@ from paperfeed.ingest.arxiv_api import UnknownPaper, fetch_ids, search
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.models import SkippedRecord
-from tests.helpers.recorded_server import RecordedServer, Reply
+from tests.support.recorded_server import RecordedServer, Reply
 
 SHARED = Path(
     os.environ.get("PAPERFEED_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")

@@ -8,7 +8,7 @@ from paperfeed.ingest.base import Record
 from paperfeed.ingest.files import read_bibtex, read_jsonl
 from paperfeed.ingest.normalize import local_id, optional_text
 from paperfeed.models import SkippedRecord
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 
 def utc(*parts: int) -> dt.datetime:

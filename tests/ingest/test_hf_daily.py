@@ -11,8 +11,8 @@ import pytest
 from paperfeed.ingest.base import Record
 from paperfeed.ingest.hf_daily import fetch_hf_daily, iter_hf_daily_items, read_hf_daily
 from paperfeed.models import SkippedRecord
-from tests.conftest import DATA
-from tests.helpers.recorded_server import RecordedServer, Reply
+from tests.support.paths import DATA
+from tests.support.recorded_server import RecordedServer, Reply
 
 HF = DATA / "hf_daily_papers"
 RAW = sorted((HF / "raw").glob("*.json"))

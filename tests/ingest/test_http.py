@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from paperfeed.ingest.http import FetchError, PoliteClient, parse_retry_after
-from tests.helpers.recorded_server import RecordedServer, Reply
+from tests.support.recorded_server import RecordedServer, Reply
 
 
 class FakeTime:

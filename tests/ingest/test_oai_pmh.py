@@ -11,7 +11,7 @@ from paperfeed.ingest.base import Checkpoint, Record
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.oai_pmh import get_record, harvest, harvest_key
 from paperfeed.models import SkippedRecord
-from tests.helpers.recorded_server import RecordedServer, Reply
+from tests.support.recorded_server import RecordedServer, Reply
 
 SHARED = Path(
     os.environ.get("PAPERFEED_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")

@@ -9,8 +9,8 @@ from paperfeed.ingest.base import Record
 from paperfeed.ingest.http import PoliteClient
 from paperfeed.ingest.rss import read_rss
 from paperfeed.models import SkippedRecord
-from tests.conftest import DATA
-from tests.helpers.recorded_server import RecordedServer, Reply
+from tests.support.paths import DATA
+from tests.support.recorded_server import RecordedServer, Reply
 
 FEED = DATA / "arxiv_rss_feed_sample" / "rss_arxiv_stat_2024-03-26.xml"
 

@@ -11,7 +11,7 @@ from paperfeed.ingest.base import Checkpoint, Record
 from paperfeed.ingest.normalize import clean_text, collapse_space
 from paperfeed.ingest.snapshot import parse_snapshot_line, read_snapshot, snapshot_key
 from paperfeed.models import SkippedRecord
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 HEAD = DATA / "kaggle_arxiv_snapshot_head" / "arxiv-metadata-oai-snapshot.head.json"
 HEAD_LINES = HEAD.read_bytes().splitlines(keepends=True)

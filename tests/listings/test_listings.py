@@ -9,16 +9,16 @@ import pytest
 from paperfeed import listings
 from paperfeed.config import Settings
 from paperfeed.errors import Invalid
-from paperfeed.models import Paper, Submission
+from paperfeed.models import Paper
+from tests.support.factories import make_submission
 
 UTC = dt.UTC
 
 
 def _add(store, paper_id: str, day: dt.date, upvotes: int = 0, hour: int = 9) -> None:
     store.papers.upsert_papers([Paper(id=paper_id, title=f"Paper {paper_id}", abstract="Text.")])
-    at = dt.datetime.combine(day, dt.time(hour), UTC)
     store.community.save_submissions(
-        [Submission(paper_id, day, at, "someone", imported_upvotes=upvotes)]
+        [make_submission(paper_id, day, hour=hour, submitter="someone", imported_upvotes=upvotes)]
     )
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from paperfeed.cli import main
 from paperfeed.store.tantivy_keyword import MARKER
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 Run = Callable[..., Result]
 

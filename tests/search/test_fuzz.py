@@ -16,8 +16,8 @@ from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper
 from paperfeed.query import STOPWORDS, parse_query
-from tests.conftest import DATA
-from tests.search.fakes import HashingEmbedder
+from tests.support.fakes import HashingEmbedder
+from tests.support.paths import DATA
 
 SYNTAX = [
     '"',

@@ -14,7 +14,7 @@ from paperfeed.query import parse_query
 from paperfeed.search.embed import load_embedder
 from paperfeed.search.hybrid import reciprocal_rank_fusion
 from paperfeed.search.indexing import SearchIndexer
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 BIPER = "BiPer: Binary Neural Networks using a Periodic Function"
 

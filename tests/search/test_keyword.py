@@ -15,7 +15,7 @@ from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper
 from paperfeed.query import parse_query
 from paperfeed.store.sqlite_keyword import author_expression, fts_string
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 UTC = dt.UTC
 EXTRA = [

@@ -20,8 +20,8 @@ from paperfeed.query import parse_query
 from paperfeed.search.engine import SearchEngine, SearchResults
 from paperfeed.search.indexing import SearchIndexer
 from paperfeed.search.vectors import sidecar_path
-from tests.conftest import DATA
-from tests.search.fakes import HashingEmbedder
+from tests.support.fakes import HashingEmbedder
+from tests.support.paths import DATA
 
 BIPER = "BiPer: Binary Neural Networks using a Periodic Function"
 QUERIES = ["binary neural networks", "continual learning", "self-supervised representation"]

@@ -3,20 +3,19 @@ lookups over more ids than one piece holds."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from paperfeed.models import Paper, Preferences, Submission
+from paperfeed.models import Preferences
 from paperfeed.query import parse_query
 from paperfeed.store import SqlStore
 from paperfeed.store.chunks import CHUNK, chunks
+from tests.support.factories import DAY, bare_paper, make_submission
 
 MANY = CHUNK * 2 + 7  # three pieces, the last one short
-DAY = dt.date(2024, 5, 27)
 
 
 def test_chunks_keep_order_and_bound_each_piece() -> None:
@@ -50,13 +49,9 @@ def test_lookups_over_more_ids_than_one_piece(feed) -> None:
     store: SqlStore = feed.store
     limit_sqlite_parameters(store)
     ids = [f"2401.{n:05d}" for n in range(MANY)]
-    store.papers.upsert_papers(
-        Paper(id=i, title=f"Paper {n}", abstract="Words.", authors=["A. Author"])
-        for n, i in enumerate(ids)
-    )
+    store.papers.upsert_papers(bare_paper(i, f"Paper {n}", "Words.") for n, i in enumerate(ids))
     assert store.papers.upsert_papers(
-        Paper(id=i, title=f"Paper {n}", abstract="Words.", authors=["A. Author"])
-        for n, i in enumerate(ids)
+        bare_paper(i, f"Paper {n}", "Words.") for n, i in enumerate(ids)
     ).unchanged == len(ids)
     store.papers.catch_up_keyword_index()
     key = store.papers.paper_keys(ids)
@@ -69,7 +64,7 @@ def test_lookups_over_more_ids_than_one_piece(feed) -> None:
     assert sorted(store.papers.sort_keys(keys, "date")) == sorted(keys)
 
     assert store.community.save_submissions(
-        Submission(i, DAY, dt.datetime(2024, 5, 27, tzinfo=dt.UTC), source="t") for i in ids
+        make_submission(i, hour=0, source="t") for i in ids
     ) == len(ids)
     user = store.community.create_user("ada", "hash")
     for paper_id in ids[-3:]:

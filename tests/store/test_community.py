@@ -7,12 +7,8 @@ import datetime as dt
 import pytest
 
 from paperfeed.errors import Conflict, NotFound
-from paperfeed.models import Submission
 from paperfeed.store import SqlStore
-from tests.store.test_papers import make_paper
-
-DAY = dt.date(2024, 5, 27)
-NOON = dt.datetime(2024, 5, 27, 12, tzinfo=dt.UTC)
+from tests.support.factories import DAY, make_paper, make_submission
 
 
 @pytest.fixture
@@ -24,14 +20,12 @@ def store(feed) -> SqlStore:
 
 
 def test_imported_submissions_carry_upvotes_and_update_them(store: SqlStore) -> None:
-    sub = Submission(
-        "2401.00001", DAY, NOON, submitter="akhaliq", imported_upvotes=12, source="hf-daily"
-    )
+    sub = make_submission("2401.00001", submitter="akhaliq", imported_upvotes=12, source="hf-daily")
     assert store.community.save_submissions([sub]) == 1
     assert store.community.save_submissions([sub]) == 0
     assert store.papers.get_paper("2401.00001").upvotes == 12
     store.community.save_submissions(
-        [Submission("2401.00001", DAY, NOON, imported_upvotes=15, source="hf-daily")]
+        [make_submission("2401.00001", imported_upvotes=15, source="hf-daily")]
     )
     assert store.papers.get_paper("2401.00001").upvotes == 15
 
@@ -39,8 +33,8 @@ def test_imported_submissions_carry_upvotes_and_update_them(store: SqlStore) -> 
 def test_feed_lists_a_day_by_upvotes(store: SqlStore) -> None:
     store.community.save_submissions(
         [
-            Submission("2401.00001", DAY, NOON, imported_upvotes=3, source="hf-daily"),
-            Submission("2401.00002", DAY, NOON, imported_upvotes=9, source="hf-daily"),
+            make_submission("2401.00001", imported_upvotes=3, source="hf-daily"),
+            make_submission("2401.00002", imported_upvotes=9, source="hf-daily"),
         ]
     )
     items = store.community.listing(DAY, DAY)
@@ -75,11 +69,11 @@ def test_user_names_and_emails_are_unique(store: SqlStore) -> None:
 
 
 def test_a_paper_is_submitted_once(store: SqlStore) -> None:
-    store.community.submit(Submission("2401.00001", DAY, NOON, submitter="ada"))
+    store.community.submit(make_submission("2401.00001", submitter="ada"))
     with pytest.raises(Conflict, match="already submitted"):
-        store.community.submit(Submission("2401.00001", DAY, NOON, submitter="bob"))
+        store.community.submit(make_submission("2401.00001", submitter="bob"))
     with pytest.raises(NotFound):
-        store.community.submit(Submission("2409.00001", DAY, NOON, submitter="bob"))
+        store.community.submit(make_submission("2409.00001", submitter="bob"))
 
 
 def test_ingest_state_round_trip(store: SqlStore) -> None:

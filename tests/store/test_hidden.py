@@ -9,14 +9,11 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from paperfeed.models import Submission
 from paperfeed.query import parse_query
 from paperfeed.store import SqlStore
 from paperfeed.store.sqlite import SqliteStore
-from tests.store.test_papers import make_paper
+from tests.support.factories import DAY, NOON, make_paper, make_submission
 
-DAY = dt.date(2024, 5, 27)
-NOON = dt.datetime(2024, 5, 27, 12, tzinfo=dt.UTC)
 IDS = ["2401.00001", "2401.00002", "2401.00003", "2401.00004"]
 SHOWN, HIDDEN, HIDDEN_SUBMISSION, LATE = IDS
 PUBLISHED = dt.datetime(2024, 1, 2, 10, tzinfo=dt.UTC)
@@ -36,10 +33,10 @@ def store(feed) -> SqlStore:
     store.papers.catch_up_keyword_index()
     store.community.save_submissions(
         [
-            Submission(SHOWN, DAY, NOON, imported_upvotes=1, source="hf-daily"),
-            Submission(HIDDEN, DAY, NOON, imported_upvotes=9, source="hf-daily"),
-            Submission(HIDDEN_SUBMISSION, DAY, NOON, imported_upvotes=5, source="hf-daily"),
-            Submission(LATE, DAY + dt.timedelta(days=2), NOON, source="hf-daily"),
+            make_submission(SHOWN, imported_upvotes=1, source="hf-daily"),
+            make_submission(HIDDEN, imported_upvotes=9, source="hf-daily"),
+            make_submission(HIDDEN_SUBMISSION, imported_upvotes=5, source="hf-daily"),
+            make_submission(LATE, DAY + dt.timedelta(days=2), submitted_at=NOON, source="hf-daily"),
         ]
     )
     store.papers.set_paper_hidden(HIDDEN, True)

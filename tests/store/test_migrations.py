@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from paperfeed.store.sqlite import SQLITE_MIGRATIONS, SqliteStore
-from tests.store.test_papers import make_paper
+from tests.support.factories import make_paper
 
 
 def test_an_old_database_is_upgraded_in_place_keeping_its_papers(tmp_path, monkeypatch) -> None:

@@ -8,23 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from paperfeed.errors import NotFound
-from paperfeed.models import Paper
 from paperfeed.store import SqlStore
 from paperfeed.store.schema import papers
-
-
-def make_paper(paper_id: str = "2401.00001", **fields: object) -> Paper:
-    values: dict[str, object] = {
-        "title": "Binary networks with periodic activations",
-        "abstract": "We replace the sign function with a sine.",
-        "version": 1,
-        "authors": ["Ada Lovelace", "Alan Turing"],
-        "categories": ["cs.LG", "cs.CV"],
-        "published": dt.datetime(2024, 1, 2, 10, tzinfo=dt.UTC),
-        "source": "test",
-    }
-    values.update(fields)
-    return Paper(id=paper_id, **values)  # type: ignore[arg-type]
+from tests.support.factories import make_paper
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ locks, and the resumable copy from SQLite (`paperfeed migrate`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Iterator
 
@@ -13,16 +12,15 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from paperfeed.cli import main
-from paperfeed.models import Paper, Preferences, Submission
+from paperfeed.models import Paper, Preferences
 from paperfeed.query import parse_query
 from paperfeed.store.copy import CopyError, copy_store
 from paperfeed.store.postgres import POSTGRES_MIGRATIONS, PostgresStore, driver_url
 from paperfeed.store.sqlite import SqliteStore
-from tests import pg
-from tests.store.test_papers import make_paper
+from tests.support import pg
+from tests.support.factories import DAY, make_paper, make_submission
 
 pytestmark = pytest.mark.skipif(not pg.available(), reason="needs the pgserver binaries")
-DAY = dt.date(2024, 5, 27)
 
 
 @pytest.fixture
@@ -145,7 +143,7 @@ def _filled_sqlite(tmp_path) -> SqliteStore:
     )
     store.papers.catch_up_keyword_index()
     store.community.save_submissions(
-        [Submission("2401.00003", DAY, dt.datetime(2024, 5, 27, 9, tzinfo=dt.UTC), "ak", None, 4)]
+        [make_submission("2401.00003", hour=9, submitter="ak", imported_upvotes=4)]
     )
     user = store.community.create_user("alice", "hash", "alice@example.org")
     store.community.add_vote("2401.00003", user.id)

@@ -10,15 +10,11 @@ from pathlib import Path
 import pytest
 import tantivy
 
-from paperfeed.models import Paper
 from paperfeed.query import parse_query
 from paperfeed.store import tantivy_keyword
 from paperfeed.store.sqlite import SqliteStore
 from paperfeed.store.tantivy_keyword import MARKER, SHARDS, TantivyKeywordIndex
-
-
-def paper(n: int, title: str, abstract: str = "An abstract.") -> Paper:
-    return Paper(id=f"2401.{n:05d}", title=title, abstract=abstract, authors=["A. Author"])
+from tests.support.factories import bare_paper
 
 
 @pytest.fixture
@@ -26,9 +22,11 @@ def store(tmp_path: Path) -> SqliteStore:
     store = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")
     store.papers.upsert_papers(
         [
-            paper(1, "Gradient descent in theory and practice"),
-            paper(2, "A theory of mind for language models"),
-            paper(3, "Graph neural networks", "Message passing over graphs of molecules."),
+            bare_paper("2401.00001", "Gradient descent in theory and practice"),
+            bare_paper("2401.00002", "A theory of mind for language models"),
+            bare_paper(
+                "2401.00003", "Graph neural networks", "Message passing over graphs of molecules."
+            ),
         ]
     )
     store.papers.catch_up_keyword_index()
@@ -53,7 +51,7 @@ def segments(store: SqliteStore) -> int:
 def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> None:
     assert ids(store, "gradient") == ["2401.00001"]
     store.papers.upsert_papers(
-        [paper(1, "Stochastic optimisation with momentum").replace(version=2)]
+        [bare_paper("2401.00001", "Stochastic optimisation with momentum").replace(version=2)]
     )
     store.papers.catch_up_keyword_index()
     assert ids(store, "gradient") == []
@@ -62,7 +60,7 @@ def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> N
 
 
 def test_new_papers_are_found_without_an_explicit_catch_up(store: SqliteStore) -> None:
-    store.papers.upsert_papers([paper(4, "Diffusion models for proteins")])
+    store.papers.upsert_papers([bare_paper("2401.00004", "Diffusion models for proteins")])
     assert ids(store, "diffusion proteins") == ["2401.00004"]
 
 
@@ -112,7 +110,7 @@ def test_a_busy_writer_elsewhere_leaves_search_working(store: SqliteStore, tmp_p
     other = TantivyKeywordIndex(store.engine, tmp_path / "paperfeed.db.keywords")
     writer = other.shards[-1].writer(heap_size=15_000_000, num_threads=1)
     try:
-        store.papers.upsert_papers([paper(5, "Sparse attention kernels")])
+        store.papers.upsert_papers([bare_paper("2401.00005", "Sparse attention kernels")])
         assert store.ranking.sync() == 0  # the other writer holds the lock
         assert ids(store, "graph") == ["2401.00003"]
     finally:
@@ -161,7 +159,7 @@ def test_candidates_are_filtered_by_phrases_exclusions_and_visibility(store: Sql
 
 def test_an_in_memory_store_answers_from_other_threads() -> None:
     store = SqliteStore.open("sqlite:///:memory:")
-    store.papers.upsert_papers([paper(1, "Graph neural networks")])
+    store.papers.upsert_papers([bare_paper("2401.00001", "Graph neural networks")])
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(ids, store, "graph").result() == ["2401.00001"]
 
@@ -169,8 +167,7 @@ def test_an_in_memory_store_answers_from_other_threads() -> None:
 def test_shards_score_as_one_index_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     titles = ["alpha beta", "alpha gamma", "delta gamma", "alpha delta", "beta beta", "gamma eta"]
     papers = [  # equally long texts: BM25's length normalisation is the same in every shard
-        Paper(id=f"2401.{n:05d}", title=title, abstract="", authors=["A. Author"])
-        for n, title in enumerate(titles, start=1)
+        bare_paper(f"2401.{n:05d}", title, "") for n, title in enumerate(titles, start=1)
     ]
 
     def scores(name: str) -> list[tuple[int, float]]:
@@ -193,7 +190,7 @@ def test_a_large_catch_up_commits_in_bulk(
     monkeypatch.setattr(tantivy_keyword, "BULK_FROM", 2)
     monkeypatch.setattr(tantivy_keyword, "BATCH", 1)  # one page a paper, one commit for all
     store.papers.upsert_papers(
-        [paper(n, f"Sparse attention kernels, part {n}") for n in range(4, 7)]
+        [bare_paper(f"2401.{n:05d}", f"Sparse attention kernels, part {n}") for n in range(4, 7)]
     )
     before = segments(store)
     assert store.ranking.sync() == 3

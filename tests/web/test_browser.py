@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,9 @@ from paperfeed.ingest.base import Record
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.ingest.hf_daily import read_hf_daily
 from paperfeed.web.app import create_app
-from tests.conftest import DATA, REPO
-from tests.search.fakes import HashingEmbedder
+from tests.support.fakes import HashingEmbedder
+from tests.support.net import free_port
+from tests.support.paths import DATA, REPO
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -50,12 +50,6 @@ def _wait_for_chromium() -> None:
         time.sleep(5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class Site:
     url: str
@@ -77,7 +71,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         fresh = [r for r in islice(listings, UNSUBMITTED) if isinstance(r, Record)]
         feed.ingest(iter([Record(r.paper) for r in fresh]))
         feed.index()
-        port = _free_port()
+        port = free_port()
         config = uvicorn.Config(create_app(feed), host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

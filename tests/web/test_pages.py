@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,9 +14,10 @@ from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper
 from paperfeed.web.app import create_app
-from tests.conftest import DATA
-from tests.helpers.recorded_server import RecordedServer
-from tests.web.conftest import PAPERS, PASSWORD, csrf_of, log_in
+from tests.support.net import free_port
+from tests.support.paths import DATA
+from tests.support.recorded_server import RecordedServer
+from tests.support.web import PAPERS, PASSWORD, csrf_of, log_in
 
 ATOM = DATA / "arxiv_api_atom_arxivpy" / "xml"
 
@@ -452,9 +452,7 @@ def test_submit_unknown_and_unreachable_arxiv(web_feed: PaperFeed, limits, monke
         with TestClient(app) as client:
             unknown = submit(client, log_in(client, "alice"), "0000.00001")
     assert unknown.status_code == 404 and "no such paper on arXiv" in unknown.text
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     app = create_app(at_arxiv(web_feed, f"http://127.0.0.1:{port}/api/query"), rate_limits=limits)
     with TestClient(app) as client:
         offline = submit(client, log_in(client, "alice"), "2403.00001")

@@ -16,7 +16,6 @@ import os
 import pwd
 import queue
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from tests.support.net import free_port
 
 SYSTEM_USER = "paperfeed-pg"
 TEMPLATE = "paperfeed_template"
@@ -68,12 +69,6 @@ def _usable_binaries(binaries: Path) -> Path:
             (staging / "copy").rename(copy)
         shutil.rmtree(staging, ignore_errors=True)
     return copy / "pgserver" / "pginstall" / "bin"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _system_user() -> pwd.struct_passwd | None:
@@ -138,7 +133,7 @@ class PostgresServer:
             "--encoding=UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
         for attempt in range(5):
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "

@@ -1,9 +1,12 @@
-"""A fast deterministic embedder for tests: a sum of per-word random vectors, L2-normalised."""
+"""Fakes that tests inject instead of the real thing: a fast deterministic embedder (a sum of
+per-word random vectors, L2-normalised) and a mailer that records what it is given."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 import numpy as np
 
@@ -45,3 +48,26 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+@dataclass
+class RecordingMailer:
+    """A mailer that keeps what it is given (one per test: every digest run opens it again)."""
+
+    where: str = "recording"
+    sent: list[EmailMessage] = field(default_factory=list)
+    opened: int = 0
+    closed: int = 0
+
+    def __call__(self) -> RecordingMailer:  # the mailer factory
+        self.opened += 1
+        return self
+
+    def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def recipients(self) -> list[str]:
+        return [str(m["To"]) for m in self.sent]
