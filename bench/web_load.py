@@ -6,6 +6,9 @@ SQLite store loaded with the Hugging Face daily papers items (~9.9k papers with 
         [--database-url postgresql://...]   (the store on PostgreSQL: web_load.postgres.json)
         [--workers N]   (N > 1: `uvicorn --factory paperfeed.web.app:create_app_from_env
                          --workers N`, as the README's production set-up; web_load.<N>w.json)
+        [--mixed [--arxiv-stub hang|busy]]   (reads, votes, submits and log-ins of 50 clients
+                         while arXiv is a stub that never answers in time: mixed_load.py;
+                         web_load.mixed.json)
 
 Writes bench/results/web_load.json.
 """
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 import httpx
+import mixed_load
 from common import DATA, RESULTS, SHORT_QUERIES, percentile, write_json
 
 from paperfeed.config import Settings
@@ -67,9 +71,15 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, database_url: str | None = None, workers: int = 1
+    data_dir: Path,
+    port: int,
+    database_url: str | None = None,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PAPERFEED_SECRET_KEY": "bench"}
+    """The server in a subprocess, its log in <data_dir>/server.log (a pipe nobody reads would
+    block it once full)."""
+    env = {**os.environ, "PAPERFEED_SECRET_KEY": "bench", **(extra_env or {})}
     if workers > 1:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "paperfeed.web.app:create_app_from_env",
@@ -84,11 +94,13 @@ def start_server(
             *(["--database-url", database_url] if database_url else []),
             "serve", "--port", str(port), "--no-index", "--no-access-log",
         ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = data_dir / "server.log"
+    with open(log_path, "wb") as log_file:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/about", timeout=2).status_code == 200:
                 return server
@@ -148,9 +160,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--database-url", help="serve a PostgreSQL store (default: SQLite)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--mixed", action="store_true", help="the mixed load of mixed_load.py")
+    parser.add_argument("--arxiv-stub", choices=("hang", "busy"), default="hang")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.mixed:
+        run_mixed(args)
+        return
     backend = "PostgreSQL" if args.database_url else "SQLite"
     suffix = (".postgres" if args.database_url else "") + (
         f".{args.workers}w" if args.workers > 1 else ""
@@ -195,6 +212,32 @@ def main() -> None:
             "endpoints": results,
         },
     )
+
+
+def run_mixed(args: argparse.Namespace) -> None:
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    out = args.out or RESULTS / f"web_load.mixed{'.postgres' if args.database_url else ''}.json"
+    latest = prepare_store(args.data_dir, args.database_url)
+    results = mixed_load.run(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        seconds=args.seconds,
+        stub_mode=args.arxiv_stub,
+        latest_day=latest,
+        start_server=start_server,
+        free_port=free_port,
+    )
+    setup = {
+        "server": f"paperfeed serve: uvicorn, 1 process, {backend}, --no-index",
+        "arxiv_stub": args.arxiv_stub,
+        "seconds_per_phase": args.seconds,
+        "latest_day": latest,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+        "python_1m_loop_ms": _python_speed(),
+    }
+    write_json(out, {"setup": setup, **results})
 
 
 def _python_speed() -> float:

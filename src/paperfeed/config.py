@@ -15,6 +15,7 @@ from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from paperfeed import private_files
 from paperfeed.errors import Invalid
 
 ENV_PREFIX = "PAPERFEED_"
@@ -35,7 +36,10 @@ class Settings:
     data_dir: Path = Path("data")  # database, search index, secret key and outbox live here
     database_url: str | None = None  # default: sqlite:///<data_dir>/paperfeed.db
     base_url: str = "http://127.0.0.1:8000"  # public address, used in e-mails and feeds
+    trusted_proxies: str | None = None  # IPs/CIDRs (comma-separated) whose X-Forwarded-For counts
+    max_body_bytes: int = 1_048_576  # largest request body accepted (413 beyond)
     secret_key: str | None = None  # default: generated once into <data_dir>/secret.key
+    session_idle_hours: float = 72.0  # a log-in session unused this long ends (30 days at most)
     embedder: str = "minilm"  # semantic search embedder: "minilm" (256 tokens) or "minilm-128"
     trending_gravity: float = 1.8  # trending exponent: how fast older papers sink
     trending_window_days: int = 7  # trending ranks papers of the last this many days
@@ -43,10 +47,13 @@ class Settings:
     digest_max_failures: int = 3  # permanent failures in a row before an address is dropped
     digest_retry_attempts: int = 3  # tries per message on temporary (4xx) SMTP failures
     digest_retry_delay: float = 5.0  # seconds before the first retry; doubles each time
+    confirmation_mails_per_day: int = 3  # confirmation / new-link e-mails per address in 24 h
     # Nested: its fields come from PAPERFEED_SMTP_*, not from one variable.
     smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata={"env": None})
     arxiv_delay: float = 3.0  # seconds between arXiv requests, as arXiv asks
     arxiv_api_url: str = "http://export.arxiv.org/api/query"  # arXiv API (submissions' lookups)
+    arxiv_lookup_deadline: float = 5.0  # seconds a submission's arXiv lookup may take in all
+    submit_retry_delay: float = 30.0  # seconds before a submission waiting for arXiv is retried
     hf_endpoint: str = "https://huggingface.co"  # Hugging Face Hub address (daily papers API)
     shared_dir: Path | None = None  # a checkout's ../shared: real sample data for `bootstrap`
 
@@ -68,8 +75,8 @@ class Settings:
             return self.secret_key
         path = self.data_dir / "secret.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            private_files.make_dir(self.data_dir)
+            fd = private_files.open_file(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
@@ -142,6 +149,26 @@ def _from_env(cls: type[Any], prefix: str) -> dict[str, Any]:
         except ValueError:
             raise Invalid(f"{var} must be {expects}, got {text!r}") from None
     return values
+
+
+def base_url_configured() -> bool:
+    """Whether ``PAPERFEED_BASE_URL`` is set (not empty)."""
+    return bool(os.environ.get(ENV_PREFIX + "BASE_URL", "").strip())
+
+
+def served_url(host: str, port: int) -> str:
+    """The address of a server listening on host:port, as a browser on this machine reaches it
+    (the wildcard hosts as 127.0.0.1 and [::1])."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def server_settings(settings: Settings, host: str, port: int) -> Settings:
+    """`settings` for ``paperfeed serve --host --port``: unless ``PAPERFEED_BASE_URL`` is set,
+    links in e-mails, feeds and markdown name the address served."""
+    if base_url_configured():
+        return settings
+    return settings.with_overrides(base_url=served_url(host, port))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from paperfeed import listings
-from paperfeed.community import accounts, moderation, submissions
+from paperfeed import listings, private_files
+from paperfeed.community import accounts, moderation, pending, sessions, submissions
 from paperfeed.config import Settings, load_settings
 from paperfeed.errors import Conflict, NotFound, Unavailable
 from paperfeed.ingest import arxiv_api
 from paperfeed.ingest.base import IngestReport, Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.runner import ProgressCallback, run_ingest
-from paperfeed.models import FeedItem, Paper, Submission, User
+from paperfeed.models import FeedItem, LoginSession, Paper, PendingSubmission, Submission, User
 from paperfeed.store import SqlStore, open_store
 from paperfeed.store import copy as store_copy
 
 if TYPE_CHECKING:
-    import threading
+    from argon2 import PasswordHasher
 
     from paperfeed.digest.deliver import Mailer
     from paperfeed.digest.digests import DailyDigestScheduler, DigestService
@@ -32,10 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A person waits for a submission's arXiv lookup: fail fast instead of the harvesters' back-off.
+# A person waits for a submission's arXiv lookup: within ``settings.arxiv_lookup_deadline``, one
+# quick retry at most; then the submission waits for arXiv (community.pending).
 LOOKUP_RETRIES = 1
-LOOKUP_BACKOFF = 2.0
-LOOKUP_TIMEOUT = 20.0
+LOOKUP_BACKOFF = 1.0
+# Lookups waiting on arXiv at once (requests and the background retrier together): a slow arXiv
+# holds at most this many web server threads; further submissions wait for arXiv at once.
+LOOKUP_SLOTS = 4
 
 
 def _utc_now() -> dt.datetime:
@@ -53,28 +57,36 @@ class PaperFeed:
         mailer: Callable[[], Mailer] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         arxiv_client: PoliteClient | None = None,
+        password_hasher: PasswordHasher | None = None,
     ) -> None:
         """The collaborators are built on first use when not given: `embedder` embeds papers
         and queries (default: the model named by ``settings.embedder``); `mailer` opens a mailer
         for one digest run (default: SMTP per ``settings.smtp``, else .eml files in the outbox
         directory); `clock` gives the aware UTC time (default: now); `arxiv_client` looks up
-        submitted papers (default: a polite client that gives up fast)."""
+        submitted papers (default: a polite client that gives up fast); `password_hasher` hashes
+        passwords (default: argon2id, 64 MiB; at most accounts.hashing_slots() at once)."""
         self.settings = settings or load_settings()
         self._embedder = embedder
         self._mailer = mailer
         self._arxiv_client = arxiv_client
         self._clock = clock or _utc_now
+        self._passwords = accounts.PasswordHashing(password_hasher)
+        self._lookup_slots = threading.BoundedSemaphore(LOOKUP_SLOTS)
 
     def _now(self) -> dt.datetime:
         return self._clock()
 
     @cached_property
     def store(self) -> SqlStore:
+        # The data dir holds the secret key, e-mails and (SQLite) the database: owner only.
+        private_files.tighten(self.settings.data_dir, private_files.DIR_MODE)
         return open_store(self.settings.resolved_database_url)
 
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        if "_retry_client" in self.__dict__ and self._arxiv_client is None:
+            self._retry_client.close()
 
     def __enter__(self) -> PaperFeed:
         return self
@@ -158,8 +170,9 @@ class PaperFeed:
         )
 
     def start_digest_scheduler(self) -> DailyDigestScheduler | None:
-        """For a web server: send yesterday's digests daily at ``settings.digest_hour`` (UTC)
-        from a background thread; None when no hour is set."""
+        """For a web server: send the digests of the latest day with papers (see
+        paperfeed.digest.dates) daily at ``settings.digest_hour`` (UTC) from a background
+        thread; None when no hour is set."""
         from paperfeed.digest.digests import start_scheduler
 
         if self.settings.digest_hour is None:
@@ -209,12 +222,42 @@ class PaperFeed:
     def create_account(
         self, username: str, password: str, email: str | None = None, *, is_admin: bool = False
     ) -> User:
-        """A new account (Invalid for an unusable name/password/e-mail, Conflict when taken)."""
-        return accounts.create_account(self.store, username, password, email, is_admin=is_admin)
+        """A new account (Invalid for an unusable name/password/e-mail, Conflict when the name
+        is taken; an e-mail address another account has is left out, without saying so)."""
+        return accounts.create_account(
+            self.store, username, password, email, is_admin=is_admin, hashing=self._passwords
+        )
 
     def authenticate(self, username: str, password: str) -> User:
-        """The account with these credentials; Unauthorized otherwise."""
-        return accounts.authenticate(self.store, username, password)
+        """The account with these credentials; Unauthorized otherwise, RateLimited while the
+        name is locked after failed log-ins, Unavailable when too many are checked at once."""
+        return accounts.authenticate(
+            self.store, username, password, hashing=self._passwords, now=self._now()
+        )
+
+    # Log-in sessions (community.sessions): the token is the cookie's value.
+
+    @property
+    def _idle(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.settings.session_idle_hours)
+
+    def start_session(self, user: User) -> tuple[str, LoginSession]:
+        """A new session of `user`: (the token for its cookie, the session)."""
+        return sessions.start(self.store, user, now=self._now(), idle=self._idle)
+
+    def session(self, token: str) -> tuple[LoginSession, User] | None:
+        """The live session of a cookie's token and its user; None when it has ended."""
+        return sessions.resume(self.store, token, now=self._now(), idle=self._idle)
+
+    def end_session(self, token: str) -> None:
+        sessions.end(self.store, token)
+
+    def end_all_sessions(self, user: User) -> int:
+        """Log `user` out everywhere; returns how many sessions ended."""
+        return sessions.end_all(self.store, user)
+
+    def count_sessions(self, user: User) -> int:
+        return sessions.count(self.store, user, now=self._now(), idle=self._idle)
 
     def set_admin(self, username: str, is_admin: bool = True) -> None:
         self.store.community.set_admin(username, is_admin)
@@ -245,29 +288,75 @@ class PaperFeed:
         """Hide a paper everywhere or only its feed submission (administrators only)."""
         moderation.set_hidden(self.store, user, paper_id, target=target, hidden=hidden)
 
-    def submit(self, raw_id: str, user: User) -> Paper:
-        """Put an arXiv paper on today's feed for `user`, fetching it from arXiv if needed."""
+    def submit(self, raw_id: str, user: User) -> Paper | PendingSubmission:
+        """Put an arXiv paper on today's feed for `user`, fetching it from arXiv if needed.
+        When arXiv does not answer within ``settings.arxiv_lookup_deadline`` the submission
+        waits (a PendingSubmission is returned) and `retry_pending_submissions` adds it later;
+        NotFound when arXiv has no such paper."""
         return submissions.submit_paper(
-            self.store, raw_id, user, lookup=self._fetch_from_arxiv, now=self._now()
+            self.store,
+            raw_id,
+            user,
+            lookup=self._fetch_from_arxiv,
+            now=self._now(),
+            retry_delay=self.settings.submit_retry_delay,
         )
 
-    def _fetch_from_arxiv(self, paper_id: str) -> Paper:
-        """Fetch one paper from the arXiv API (a person waits: one quick retry) and store it."""
-        client = self._arxiv_client or PoliteClient(
+    def retry_pending_submissions(self) -> int:
+        """Look up the submissions waiting for arXiv that are due again; returns how many were
+        added to the feed."""
+        return pending.retry_due(
+            self.store,
+            lookup=lambda paper_id: self._fetch_from_arxiv(paper_id, self._retry_client),
+            now=self._now(),
+            retry_delay=self.settings.submit_retry_delay,
+        )
+
+    def start_submission_retrier(self, every: float | None = None) -> pending.Retrier:
+        """For a web server: `retry_pending_submissions` every `every` seconds (default:
+        ``settings.submit_retry_delay``) in a daemon thread; `stop()` ends it."""
+        every = self.settings.submit_retry_delay if every is None else every
+        return pending.Retrier(self.retry_pending_submissions, every).start()
+
+    def _new_lookup_client(self) -> PoliteClient:
+        return PoliteClient(
             delay=self.settings.arxiv_delay,
             max_retries=LOOKUP_RETRIES,
             backoff=LOOKUP_BACKOFF,
-            timeout=LOOKUP_TIMEOUT,
+            timeout=self.settings.arxiv_lookup_deadline,
         )
+
+    @cached_property
+    def _retry_client(self) -> PoliteClient:
+        """The background retries' arXiv client: one for all, so its delay between requests
+        holds from one lookup to the next."""
+        return self._arxiv_client or self._new_lookup_client()
+
+    def _fetch_from_arxiv(self, paper_id: str, client: PoliteClient | None = None) -> Paper:
+        """Fetch one paper from the arXiv API with `client` (else the one given to the
+        constructor, else a new one) within ``settings.arxiv_lookup_deadline`` in all, and store
+        it. NotFound when arXiv has none; Unavailable when it does not answer in time, or when
+        LOOKUP_SLOTS lookups are waiting already."""
+        if not self._lookup_slots.acquire(blocking=False):
+            raise Unavailable(f"{LOOKUP_SLOTS} arXiv lookups are waiting already")
+        owned: PoliteClient | None = None
         try:
-            (paper,) = arxiv_api.fetch_ids(
-                [paper_id], base_url=self.settings.arxiv_api_url, client=client
-            )
+            http = client or self._arxiv_client
+            if http is None:
+                http = owned = self._new_lookup_client()
+            with http.deadline(self.settings.arxiv_lookup_deadline):
+                (paper,) = arxiv_api.fetch_ids(
+                    [paper_id], base_url=self.settings.arxiv_api_url, client=http
+                )
         except arxiv_api.UnknownPaper:
             raise NotFound(f"no such paper on arXiv: {paper_id}") from None
         except FetchError as error:
             log.warning("arXiv lookup of %s failed: %s", paper_id, error)
-            raise Unavailable("arXiv could not be reached; try again in a few minutes") from None
+            raise
+        finally:
+            self._lookup_slots.release()
+            if owned is not None:
+                owned.close()
         self.ingest(iter([Record(paper)]))
         return self.store.papers.get_paper(paper.id)
 

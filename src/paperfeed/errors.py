@@ -32,9 +32,11 @@ class RateLimited(PaperfeedError):
 
 
 class Unavailable(PaperfeedError):
-    """An outside service (arXiv, SMTP) could not be reached."""
+    """An outside service (arXiv, SMTP) could not be reached, or was too busy or slow to answer
+    in time; `retry_after` is how many seconds it asked us to wait, when it said."""
 
     status_code = 503
+    retry_after: float | None = None
 
 
 class InvalidRecord(ValueError):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from paperfeed.config import Settings
+from paperfeed.dates import check_day
 from paperfeed.errors import Invalid
 from paperfeed.models import FeedItem
 from paperfeed.store import SqlStore
@@ -97,30 +98,37 @@ def parse_period(
     *,
     default_day: dt.date,
 ) -> Period:
-    """The period a request asks for; `default_day` when it names none. Raises Invalid."""
+    """The period a request asks for; `default_day` when it names none. Raises Invalid for a
+    malformed one and for one outside the days paperfeed accepts (paperfeed.dates)."""
     given = [name for name, value in (("date", date), ("week", week), ("month", month)) if value]
     if len(given) > 1:
         raise Invalid(f"give only one of date, week or month (got {', '.join(given)})")
+    if not given:
+        return day_period(default_day)
     try:
-        if date:
-            if not _DAY.match(date):
-                raise ValueError
-            return day_period(dt.date.fromisoformat(date))
-        if week:
-            match = _WEEK.match(week)
-            if not match:
-                raise ValueError
-            return week_period(dt.date.fromisocalendar(int(match[1]), int(match[2]), 1))
-        if month:
-            match = _MONTH.match(month)
-            if not match:
-                raise ValueError
-            return month_period(dt.date(int(match[1]), int(match[2]), 1))
+        first = _first_day(date, week, month)
     except ValueError:
         raise Invalid(
             "dates are written date=YYYY-MM-DD, week=YYYY-Www (ISO week) or month=YYYY-MM"
         ) from None
-    return day_period(default_day)
+    kind: PeriodKind = "day" if date else "week" if week else "month"
+    check_day(first, f"{given[0]}={date or week or month}: dates")
+    period = period_of(kind, first)
+    check_day(period.end, f"{given[0]}={date or week or month}: dates")
+    return period
+
+
+def _first_day(date: str | None, week: str | None, month: str | None) -> dt.date:
+    """The first day of the period written in the one given argument; ValueError if malformed."""
+    if date:
+        if not _DAY.match(date):
+            raise ValueError(date)
+        return dt.date.fromisoformat(date)
+    match = _WEEK.match(week) if week else _MONTH.match(month or "")
+    if not match:
+        raise ValueError(week or month)
+    year, number = int(match[1]), int(match[2])
+    return dt.date.fromisocalendar(year, number, 1) if week else dt.date(year, number, 1)
 
 
 def parse_sort(sort: str | None) -> str:

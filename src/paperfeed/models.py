@@ -70,6 +70,20 @@ class Submission:
 
 
 @dataclass(slots=True, frozen=True)
+class PendingSubmission:
+    """A user's submission of a paper arXiv could not give us in time (busy, slow, unreachable):
+    looked up again in the background, it becomes a Submission for the same user and day."""
+
+    paper_id: str
+    day: dt.date
+    submitted_at: dt.datetime
+    user_id: int
+    attempts: int = 1  # arXiv lookups tried so far
+    next_attempt_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class User:
     id: int
     username: str
@@ -77,6 +91,17 @@ class User:
     password_hash: str | None
     is_admin: bool = False
     created_at: dt.datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class LoginSession:
+    """A signed-in browser: the store keeps it under a hash of the random id in its cookie."""
+
+    user_id: int
+    csrf: str  # the session's CSRF token, echoed by every form
+    created_at: dt.datetime
+    last_seen: dt.datetime
+    expires_at: dt.datetime  # the absolute end, whatever the activity
 
 
 @dataclass(slots=True, frozen=True)
@@ -203,6 +228,7 @@ class Subscriber:
     failures: int = 0  # permanent delivery failures in a row
     created_at: dt.datetime | None = None
     confirmed_at: dt.datetime | None = None
+    token_generation: int = 0  # in every signed link; raising it invalidates the earlier links
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ Syntax (all optional, freely mixed)::
     transform*                   a word prefix
 
 Whatever cannot be used (unbalanced quotes, stray operators, bad dates, too much text) is dropped
-and explained in ``Query.message``.
+and explained in ``Query.message``. The one exception: a well-formed date outside the days
+paperfeed accepts (paperfeed.dates: ``year:9999``, ``before:0001``) raises Invalid, answered 400.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from paperfeed.dates import check_day
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
@@ -107,7 +110,8 @@ def parse_query(
     limit: int = 20,
     offset: int = 0,
 ) -> Query:
-    """Parse `text` plus separately given filters (a web form's fields) into a Query."""
+    """Parse `text` plus separately given filters (a web form's fields) into a Query; Invalid
+    only for a date outside the days paperfeed accepts (paperfeed.dates)."""
     raw = text or ""
     query = Query(raw=raw)
     cleaned = _clean(raw)
@@ -216,7 +220,8 @@ def _apply_field(query: Query, kind: str, value: str, name: str) -> None:
     elif kind == "year":
         if value.isdigit() and len(value) == 4 and value != "0000":
             start, end = dt.date(int(value), 1, 1), dt.date(int(value), 12, 31)
-            _narrow(query, start, end)
+            shown = f"{name}:{value}"
+            _narrow(query, check_day(start, shown), check_day(end, shown))
         else:
             query.messages.append(f"{name}:{value} is not a year (use e.g. year:2023); ignored.")
     else:
@@ -226,9 +231,9 @@ def _apply_field(query: Query, kind: str, value: str, name: str) -> None:
                 f"{name}:{value} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD); ignored."
             )
         elif kind == "after":
-            _narrow(query, day, None)
+            _narrow(query, check_day(day, f"{name}:{value}"), None)
         else:
-            _narrow(query, None, day - dt.timedelta(days=1))
+            _narrow(query, None, check_day(day, f"{name}:{value}") - dt.timedelta(days=1))
 
 
 def _add_category(query: Query, value: str, shown: str) -> None:
@@ -274,7 +279,12 @@ def _add_form_filters(
         _add_category(query, category.strip(), f"category {category.strip()!r}")
     if author and author.strip():
         _apply_field(query, "author", _clean(author).replace('"', " ").strip(), "author")
-    _narrow(query, _as_date(date_from), _as_date(date_to))
+    start, end = _as_date(date_from), _as_date(date_to)
+    _narrow(
+        query,
+        start and check_day(start, "the first day"),
+        end and check_day(end, "the last day"),
+    )
     if query.empty_range:
         query.messages.append(
             f"The date range {query.date_from} to {query.date_to} is empty: nothing can match."

@@ -144,8 +144,7 @@ def test_the_feed_sends_with_the_mailer_and_clock_it_was_given(settings: Setting
         populate(feed, day_papers(20))
         for address in ("a@example.org", "b@example.org"):
             feed.digest.subscriptions.add_confirmed(address, Preferences.create(max_papers=4))
-        assert feed.digest.default_date() == DAY  # yesterday by the feed's clock
-        report = feed.digest.send()
+        [report] = feed.digest.send_default()  # yesterday by the feed's clock
     assert (report.date, report.sent, report.where) == (DAY, 2, "recording")
     assert sorted(mailer.recipients()) == ["a@example.org", "b@example.org"]
     assert all(len(_paper_links(m)) == 4 for m in mailer.sent)

@@ -33,12 +33,12 @@ def test_scheduler_sends_yesterday_once_after_the_hour(feed: PaperFeed) -> None:
     service.subscriptions.add_confirmed("a@example.org")
     now = [dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(6, 59), dt.UTC)]
     scheduler = DailyDigestScheduler(service, 7, clock=lambda: now[0])
-    assert scheduler.run_pending() is None  # before the hour
+    assert scheduler.run_pending() == []  # before the hour
     now[0] += dt.timedelta(minutes=1)
-    report = scheduler.run_pending()
-    assert report is not None and report.date == DAY and report.sent == 1
+    [report] = scheduler.run_pending()
+    assert report.date == DAY and report.sent == 1
     now[0] += dt.timedelta(hours=3)
-    assert scheduler.run_pending() is None  # done for today
+    assert scheduler.run_pending() == []  # done for today
     assert len(list(feed.settings.outbox_dir.glob("*.eml"))) == 1
 
 

@@ -28,7 +28,10 @@ def digest() -> None:
 
 @digest.command("send")
 @click.option(
-    "--date", "date", callback=_date, help="Digest date YYYY-MM-DD (default: yesterday, UTC)."
+    "--date",
+    "date",
+    callback=_date,
+    help="Digest date YYYY-MM-DD (default: yesterday, UTC, or the latest day with papers).",
 )
 @click.option("--dry-run", is_flag=True, help="Compose and render only: send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -38,15 +41,23 @@ def send(feed: PaperFeed, date: dt.date | None, dry_run: bool, as_json: bool) ->
 
     Idempotent: run it from cron as often as you like, or again after a crash; each subscriber
     gets each date's digest once. Without an SMTP host (PAPERFEED_SMTP_HOST) the e-mails are
-    written as .eml files to the outbox directory."""
+    written as .eml files to the outbox directory. Without --date: yesterday's digest, or when
+    yesterday had no papers, that of the latest day with papers (it says which and why)."""
     try:
-        report = feed.digest.send(date, dry_run=dry_run)
+        if date is None:
+            reports = feed.digest.send_default(dry_run=dry_run)
+        else:
+            reports = [feed.digest.send(date, dry_run=dry_run)]
     except PaperfeedError as error:
         raise click.ClickException(str(error)) from error
-    for line in report.errors[:20]:
-        console.print(f"[yellow]{line}[/]")
-    click.echo(json.dumps(report.as_dict()) if as_json else report.summary())
-    if report.locked:
+    for report in reports:
+        if report.chosen and not as_json:
+            verb = "composing" if dry_run else "sending"
+            click.echo(f"no --date: {verb} the digest of {report.chosen}")
+        for line in report.errors[:20]:
+            console.print(f"[yellow]{line}[/]")
+        click.echo(json.dumps(report.as_dict()) if as_json else report.summary())
+    if any(report.locked for report in reports):
         raise SystemExit(75)  # EX_TEMPFAIL: another run holds the lock
 
 

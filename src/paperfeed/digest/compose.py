@@ -13,6 +13,9 @@ Its papers are the period's submissions and new arXiv listings ("candidates"):
 
 Category filters apply to both; papers the subscriber upvoted or was sent in an earlier digest
 are never picked. Every paper carries a short reason shown in the e-mail.
+
+Longer than our other modules because the Composer's batch scoring, author follows, category
+filters and reasons read as one algorithm; the candidate pool it scores comes from here too.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from paperfeed import private_files
 from paperfeed.config import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -132,10 +133,10 @@ class FileMailer:
         return self.directory / f"{name}.eml"
 
     def send(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_files.make_dir(self.directory)
         path = self.path_for(message)
         partial = path.with_suffix(".eml.partial")
-        with open(partial, "wb") as handle:
+        with os.fdopen(private_files.open_file(partial), "wb") as handle:
             handle.write(bytes(message))
             handle.flush()
             os.fsync(handle.fileno())

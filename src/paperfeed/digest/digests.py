@@ -39,6 +39,7 @@ from paperfeed.digest.compose import (
     load_candidates,
     period_for,
 )
+from paperfeed.digest.dates import default_dates
 from paperfeed.digest.deliver import (
     DeliveryError,
     Mailer,
@@ -62,6 +63,7 @@ MAX_TEMPORARY_IN_A_ROW = 3  # temporary failures in a row after which a run give
 class DigestReport:
     date: dt.date
     dry_run: bool = False
+    chosen: str | None = None  # why this date, when the run was given none (send_default)
     locked: bool = False  # another sender held the lock: nothing was done
     due: int = 0  # active subscribers due on this date
     planned: int = 0  # outbox rows added by this run
@@ -133,20 +135,25 @@ class DigestService:
     @cached_property
     def renderer(self) -> Renderer:
         return Renderer(
-            self.settings.base_url, self.settings.smtp.sender, self.settings.resolved_secret_key()
+            self.settings.base_url,
+            self.settings.smtp.sender,
+            self.settings.resolved_secret_key(),
+            clock=self._clock,
         )
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
-        return Subscriptions(self.store, self.renderer, self._mailer_factory)
+        return Subscriptions(
+            self.store,
+            self.renderer,
+            self._mailer_factory,
+            mails_per_day=self.settings.confirmation_mails_per_day,
+            clock=self._clock,
+        )
 
     @property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(self.settings.digest_retry_attempts, self.settings.digest_retry_delay)
-
-    def default_date(self, today: dt.date | None = None) -> dt.date:
-        """Yesterday (UTC): the last complete feed day."""
-        return (today or self._clock().date()) - dt.timedelta(days=1)
 
     # -- composing ---------------------------------------------------------------------------
 
@@ -191,10 +198,22 @@ class DigestService:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, date: dt.date | None = None, *, dry_run: bool = False) -> DigestReport:
-        """Send `date`'s digests (default: yesterday) to every due subscriber not yet served.
-        Idempotent: safe to run from cron every hour, or again after a crash."""
-        date = date or self.default_date()
+    def send_default(
+        self, *, dry_run: bool = False, today: dt.date | None = None
+    ) -> list[DigestReport]:
+        """`send` the digests of the dates a run given none sends (dates.default_dates); each
+        report says why its date."""
+        reports = []
+        for choice in default_dates(self.store, today or self._clock().date()):
+            log.info("no date given: the digest of %s", choice.why)
+            report = self.send(choice.date, dry_run=dry_run)
+            report.chosen = choice.why
+            reports.append(report)
+        return reports
+
+    def send(self, date: dt.date, *, dry_run: bool = False) -> DigestReport:
+        """Send `date`'s digests to every due subscriber not yet served. Idempotent: safe to
+        run from cron every hour, or again after a crash."""
         started = time.perf_counter()
         report = DigestReport(date=date, dry_run=dry_run)
         with sender_lock(self.store, self.settings.data_dir) as acquired:
@@ -297,9 +316,9 @@ class DigestService:
 
 
 class DailyDigestScheduler:
-    """Sends yesterday's digests once a day at ``settings.digest_hour`` (UTC), from a background
-    thread of the web server. Any number of workers may run one: the sender lock and the
-    outbox make the extra ones no-ops."""
+    """Sends the digests of `DigestService.send_default` once a day at
+    ``settings.digest_hour`` (UTC), from a background thread of the web server. Any number of
+    workers may run one: the sender lock and the outbox make the extra ones no-ops."""
 
     def __init__(
         self,
@@ -319,15 +338,16 @@ class DailyDigestScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_pending(self) -> DigestReport | None:
-        """Send today's run if its hour has come and this scheduler has not done it yet."""
+    def run_pending(self) -> list[DigestReport]:
+        """Send today's run if its hour has come and this scheduler has not done it yet (the
+        reports of the dates sent; none when it was not time)."""
         now = self._clock()
         if now.hour < self.hour or self._done_for == now.date():
-            return None
-        report = self.service.send(self.service.default_date(now.date()))
-        if not report.locked:
+            return []
+        reports = self.service.send_default(today=now.date())
+        if not any(r.locked for r in reports):
             self._done_for = now.date()
-        return report
+        return reports
 
     def _loop(self) -> None:
         while not self._stop.is_set():

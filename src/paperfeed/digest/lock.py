@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from paperfeed import private_files
+
 LOCK_NAME = "paperfeed.digest"
 
 
@@ -21,8 +23,8 @@ LOCK_NAME = "paperfeed.digest"
 def file_lock(path: Path) -> Iterator[bool]:
     """Hold an exclusive, non-blocking lock on `path`; yields False when another holds it.
     The OS releases it if the process dies, so a crashed run never blocks the next."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    private_files.make_dir(path.parent)
+    fd = private_files.open_file(path, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,7 +2,10 @@
 
 The HTML is built for mail clients: tables for layout, inline styles only, no scripts, no
 images. Every digest carries its own signed preferences and unsubscribe links, and the
-RFC 2369 / RFC 8058 headers that let mail clients offer one-click unsubscribe.
+RFC 2369 / RFC 8058 headers that let mail clients offer one-click unsubscribe: providers read
+``List-Unsubscribe`` literally, so it is written on one line exactly as given (Python would fold
+a long URL into an RFC 2047 encoded word, which they ignore). It holds only the https link: a
+``mailto:`` one would need something reading that mailbox, and one-click needs https anyway.
 
 Digests are assembled from the parts (macros) of digest.html and digest.txt. The same papers go
 to many subscribers, so each paper is rendered once per format, with a slot for the reason it
@@ -17,7 +20,10 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -29,13 +35,30 @@ import markupsafe
 
 from paperfeed import links
 from paperfeed.digest.compose import Digest
-from paperfeed.digest.tokens import CONFIRM, MANAGE, Tokens
+from paperfeed.digest.tokens import CONFIRM, MANAGE, Clock, Tokens
 from paperfeed.models import Paper, Subscriber
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_CHARS = 280
 SLOT = "\x00reason\x00"  # where a subscriber's reason goes in a paper rendered once
 MAX_CACHED_PAPERS = 10_000
+
+
+class UnfoldedHeader(UnstructuredHeader, BaseHeader):
+    """A header written on one line exactly as given, never folded nor RFC 2047 encoded, when
+    its value is ASCII (URLs are; a line may hold 998 characters); otherwise as usual."""
+
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if not value.isascii():
+            return super().fold(policy=policy)
+        return f"{self.name}: {value}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+for _name in ("List-Unsubscribe", "List-Unsubscribe-Post"):
+    _HEADERS.map_to_type(_name, UnfoldedHeader)
+POLICY = default_policy.clone(header_factory=_HEADERS)  # what every message is written with
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +106,20 @@ class Renderer:
     """Renders e-mails for one deployment (its address, sender and secret key)."""
 
     def __init__(
-        self, base_url: str, sender: str, secret_key: str, site_name: str = "paperfeed"
+        self,
+        base_url: str,
+        sender: str,
+        secret_key: str,
+        site_name: str = "paperfeed",
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.sender = sender
         self.site_name = site_name
-        self.tokens = Tokens(secret_key)
+        self.tokens = Tokens(secret_key, clock)  # links are stamped and aged by `clock`
         self._key = hashlib.sha256(("message-id:" + secret_key).encode()).digest()
-        sender_address = parseaddr(sender)[1]
-        self.sender_address = sender_address or f"papers@{self.domain}"
-        self.mail_domain = self.sender_address.rpartition("@")[2] or self.domain
+        self.mail_domain = parseaddr(sender)[1].rpartition("@")[2] or self.domain
         env = _environment()
         self._templates = {name: env.get_template(name) for name in ("confirm.html", "confirm.txt")}
         self._html = _Parts(env.get_template("digest.html"), markupsafe.escape)
@@ -173,12 +200,15 @@ class Renderer:
             if len(self._papers) >= MAX_CACHED_PAPERS:
                 self._papers.clear()
             authors = ", ".join(paper.authors[:6]) + (" et al." if len(paper.authors) > 6 else "")
+            source_url, _ = links.source_links(paper)  # http(s) only, as everywhere
             shown = {
                 "title": " ".join(paper.title.split()),
                 "authors": authors,
                 "summary": _shorten(paper.abstract, SUMMARY_CHARS),
                 "upvotes": paper.upvotes,
                 "url": self.paper_url(paper.id),
+                "source_url": source_url,
+                "source_label": "arXiv" if paper.is_arxiv else "Web page",
             }
             parts = self._papers[paper.id] = (
                 paper,
@@ -196,9 +226,7 @@ class Renderer:
         message["Message-ID"] = rendered.message_id
         message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
         message["List-Id"] = f"{self.site_name} digest <digest.{self.mail_domain}>"
-        message["List-Unsubscribe"] = (
-            f"<{rendered.unsubscribe_url}>, <mailto:{self.sender_address}?subject=unsubscribe>"
-        )
+        message["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Auto-Submitted"] = "auto-generated"
         return message
@@ -206,21 +234,25 @@ class Renderer:
     # -- confirmation ------------------------------------------------------------------------
 
     def confirmation_message(
-        self, subscriber: Subscriber, *, already: bool = False
+        self, subscriber: Subscriber, *, already: bool = False, new_link: bool = False
     ) -> EmailMessage:
-        """The double opt-in request, or (`already`) a link to manage an active subscription."""
+        """The double opt-in request, or a link to manage the subscription: one that is
+        `already` active, or (`new_link`) in place of the links just invalidated."""
         preferences_url, _ = self.manage_urls(subscriber)
-        subject = (
-            f"Your {self.site_name} digest subscription"
-            if already
-            else f"Confirm your {self.site_name} digest subscription"
-        )
+        if new_link:
+            subject = f"Your new {self.site_name} digest link"
+        elif already:
+            subject = f"Your {self.site_name} digest subscription"
+        else:
+            subject = f"Confirm your {self.site_name} digest subscription"
+        manage_only = already or new_link
         context = {
             "site_name": self.site_name,
             "subject": subject,
             "email": subscriber.email,
             "already": already,
-            "confirm_url": None if already else self.confirm_url(subscriber),
+            "new_link": new_link,
+            "confirm_url": None if manage_only else self.confirm_url(subscriber),
             "preferences_url": preferences_url,
         }
         message = self._message(
@@ -237,7 +269,7 @@ class Renderer:
         return message
 
     def _message(self, to: str, subject: str, text: str, html: str) -> EmailMessage:
-        message = EmailMessage()
+        message = EmailMessage(policy=POLICY)
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject

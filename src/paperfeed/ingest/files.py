@@ -30,6 +30,7 @@ from paperfeed.ingest.normalize import (
     split_authors,
     split_categories,
 )
+from paperfeed.links import safe_url
 from paperfeed.models import Paper, SkippedRecord
 
 log = logging.getLogger(__name__)
@@ -281,11 +282,12 @@ def _identity(
     pdf_url: str | None,
 ) -> tuple[str, int | None, str | None, str | None]:
     """(id, version, abstract link, PDF link): from the arXiv id when the record has one, else a
-    local id made from title and first author, with the record's own links."""
+    local id made from title and first author, with the record's own links where they are
+    http(s) (a ``javascript:`` or ``data:`` link is dropped; the rest of the record is fine)."""
     if arxiv:
         paper_id, version = arxiv
         return (paper_id, version, *arxiv_links(paper_id, version))
-    return local_id(title, authors), None, abs_url, pdf_url
+    return local_id(title, authors), None, safe_url(abs_url), safe_url(pdf_url)
 
 
 def _bibtex_names(value: Any) -> list[str]:

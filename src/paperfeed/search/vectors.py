@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from usearch.index import Index
 
+from paperfeed import private_files
+
 log = logging.getLogger(__name__)
 
 EXACT_BELOW = 20_000  # below this many vectors, exact search is as fast and has full recall
@@ -130,9 +132,10 @@ class VectorIndex:
         if self.path is None:
             raise ValueError("VectorIndex.save needs a path")
         self.synced_through = synced_through
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.make_dir(self.path.parent)
         tmp = self.path.with_name(self.path.name + ".tmp")
         self._index.save(str(tmp))
+        os.chmod(tmp, private_files.FILE_MODE)
         os.replace(tmp, self.path)
         meta = {
             "count": len(self),
@@ -143,7 +146,7 @@ class VectorIndex:
         }
         side = sidecar_path(self.path)
         side_tmp = side.with_name(side.name + ".tmp")
-        side_tmp.write_text(json.dumps(meta, indent=1))
+        private_files.write_bytes(side_tmp, json.dumps(meta, indent=1).encode())
         os.replace(side_tmp, side)
 
     @staticmethod

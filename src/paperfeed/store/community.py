@@ -21,6 +21,7 @@ from paperfeed.errors import Conflict, NotFound
 from paperfeed.models import FeedItem, Submission, User
 from paperfeed.store import rows
 from paperfeed.store.chunks import chunks
+from paperfeed.store.pending import PendingSubmissionStore
 from paperfeed.store.schema import papers, submissions, users, votes
 
 # A submission readers may see: neither it nor its paper hidden.
@@ -33,6 +34,7 @@ class CommunityStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.pending = PendingSubmissionStore(engine)  # submissions waiting for arXiv
 
     # -- submissions -------------------------------------------------------------------------
 
@@ -174,10 +176,14 @@ class CommunityStore:
             ).scalar()
         return rows.as_date(before), rows.as_date(after)
 
-    def latest_day(self) -> dt.date | None:
-        """The last day with a visible submission of a visible paper."""
+    def latest_day(self, on_or_before: dt.date | None = None) -> dt.date | None:
+        """The last day (up to `on_or_before` if given) with a visible submission of a visible
+        paper."""
+        stmt = _visible_days().order_by(submissions.c.day.desc())
+        if on_or_before is not None:
+            stmt = stmt.where(submissions.c.day <= on_or_before)
         with self.engine.connect() as conn:
-            day = conn.execute(_visible_days().order_by(submissions.c.day.desc())).scalar()
+            day = conn.execute(stmt).scalar()
         return rows.as_date(day)
 
     # -- users -------------------------------------------------------------------------------
@@ -214,14 +220,16 @@ class CommunityStore:
         return self._user_where(users.c.id == user_id)
 
     def get_user_by_username(self, username: str) -> User | None:
-        return self._user_where(users.c.username == username)
+        """The user of that name, whatever its case (`ALICE` is `alice`)."""
+        return self._user_where(_same_name(username))
 
     def get_user_by_email(self, email: str) -> User | None:
-        return self._user_where(sa.func.lower(users.c.email) == email.lower())
+        """The user with that e-mail address, whatever its case."""
+        return self._user_where(sa.func.lower(users.c.email) == sa.func.lower(email))
 
     def set_admin(self, username: str, is_admin: bool = True) -> None:
         with self.engine.begin() as conn:
-            stmt = users.update().where(users.c.username == username).values(is_admin=is_admin)
+            stmt = users.update().where(_same_name(username)).values(is_admin=is_admin)
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no user {username!r}")
 
@@ -286,6 +294,11 @@ class CommunityStore:
                     if len(found[user_id]) < per_user:
                         found[user_id].append(paper_id)
         return dict(found)
+
+
+def _same_name(username: str) -> sa.ColumnElement[bool]:
+    """Names compare without case, by the unique index on lower(username)."""
+    return sa.func.lower(users.c.username) == sa.func.lower(username)
 
 
 def _feed_select() -> sa.Select[Any]:

@@ -257,6 +257,19 @@ class PaperStore:
         with self.engine.connect() as conn:
             return [rows.paper_from_row(row) for row in conn.execute(stmt).mappings()]
 
+    def latest_published_day(self, on_or_before: dt.date) -> dt.date | None:
+        """The last day up to `on_or_before` on which a visible paper was first published."""
+        end = dt.datetime.combine(on_or_before + dt.timedelta(days=1), dt.time())
+        stmt = (
+            sa.select(papers.c.published)
+            .where(papers.c.published < end, VISIBLE)
+            .order_by(papers.c.published.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            published: dt.datetime | None = conn.execute(stmt).scalar()
+        return published.date() if published is not None else None
+
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return all(old[k] == new[k] for k in new if k not in ("modified_at", "field_sources", "source"))

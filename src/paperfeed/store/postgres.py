@@ -26,10 +26,15 @@ from paperfeed.store import postgres_keyword
 from paperfeed.store.community import CommunityStore
 from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.papers import PaperStore
+from paperfeed.store.pending import create_pending_table
 from paperfeed.store.postgres_embeddings import PostgresEmbeddingStore
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
+from paperfeed.store.sessions import secure_accounts
 from paperfeed.store.sql import SqlStore
-from paperfeed.store.subscriptions import create_digest_tables
+from paperfeed.store.subscriptions import (
+    add_link_generations_and_mail_log,
+    create_digest_tables,
+)
 
 POOL_SIZE = 10  # connections kept open per process (each web worker is a process)
 MAX_OVERFLOW = 20  # extra connections under bursts
@@ -110,6 +115,9 @@ POSTGRES_MIGRATIONS = [
     Migration(4, "pgvector embeddings", _VECTORS),
     Migration(5, "title and submission-time indexes", create_lookup_indexes),
     Migration(6, "index of hidden papers", _HIDDEN_INDEX),
+    Migration(7, "sessions, log-in failures, case-insensitive accounts", secure_accounts),
+    Migration(8, "link generations, e-mails sent on request", add_link_generations_and_mail_log),
+    Migration(9, "submissions waiting for arXiv", create_pending_table),
 ]
 
 

@@ -48,6 +48,34 @@ users = sa.Table(
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+# One account per name and per e-mail address whatever their case (`ALICE` is `alice`):
+# lookups compare lower(...) and use these (migration 7).
+username_lower = sa.Index("ux_users_username_lower", sa.func.lower(users.c.username), unique=True)
+email_lower = sa.Index("ux_users_email_lower", sa.func.lower(users.c.email), unique=True)
+
+# Signed-in browsers (migration 7): the cookie holds a random id, the table only its SHA-256.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Index("ix_sessions_user", "user_id"),
+)
+
+# Failed log-ins per (lower-cased) user name, known or not, for the per-account back-off.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure", sa.DateTime, nullable=False),
+    sa.Column("locked_until", sa.DateTime),
+    sa.Index("ix_login_failures_last_failure", "last_failure"),
+)
 
 submissions = sa.Table(
     "submissions",
@@ -103,6 +131,21 @@ ingest_state = sa.Table(
 
 CORE_TABLES = (papers, users, submissions, votes, embeddings, ingest_state)
 
+# Submissions of papers arXiv could not give in time: retried in the background (no foreign key
+# to papers: the paper is not there yet).
+pending_submissions = sa.Table(
+    "pending_submissions",
+    metadata,
+    sa.Column("paper_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("submitted_at", sa.DateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_pending_submissions_next_attempt", "next_attempt_at"),
+)
+
 # -- e-mail digests (paperfeed.digest) ------------------------------------------------------
 
 subscribers = sa.Table(
@@ -117,6 +160,8 @@ subscribers = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("confirmed_at", sa.DateTime),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # part of every signed link (tokens.py): raised to invalidate the links sent so far
+    sa.Column("token_generation", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_subscribers_status", "status"),
 )
 
@@ -146,3 +191,14 @@ digest_sent_papers = sa.Table(
 )
 
 DIGEST_TABLES = (subscribers, digest_outbox, digest_sent_papers)
+
+# E-mails sent on request (confirmations, links to manage a subscription), for the cap per
+# address; rows older than the cap's window are deleted as new ones come (migration 8).
+requested_mails = sa.Table(
+    "requested_mails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=False),
+    sa.Column("sent_at", sa.DateTime, nullable=False),
+    sa.Index("ix_requested_mails_subscriber_sent", "subscriber_id", "sent_at"),
+)

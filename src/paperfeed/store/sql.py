@@ -1,9 +1,10 @@
-"""The store: one SQL database, composed of four areas.
+"""The store: one SQL database, composed of five areas.
 
 ``store.papers`` (PaperStore), ``store.community`` (CommunityStore), ``store.embeddings``
-(EmbeddingStore) and ``store.subscriptions`` (SubscriptionStore) each hold the queries of one
-area; a backend (``sqlite.py``, ``postgres.py``) opens the engine and gives each area its
-backend's class where the backends differ. The store itself keeps what spans the areas:
+(EmbeddingStore), ``store.subscriptions`` (SubscriptionStore) and ``store.sessions``
+(SessionStore: signed-in browsers, failed log-ins) each hold the queries of one area; a
+backend (``sqlite.py``, ``postgres.py``) opens the engine and gives each area its backend's
+class where the backends differ. The store itself keeps what spans the areas:
 migrations, transactions, the ingest state and the statistics.
 """
 
@@ -22,6 +23,7 @@ from paperfeed.store.embeddings import EmbeddingStore
 from paperfeed.store.migrations import Migration, apply_migrations
 from paperfeed.store.papers import PaperStore
 from paperfeed.store.schema import ingest_state, papers, submissions, users, votes
+from paperfeed.store.sessions import SessionStore
 from paperfeed.store.subscriptions import SubscriptionStore
 
 
@@ -45,6 +47,7 @@ class SqlStore:
         self.community = community or CommunityStore(engine)
         self.embeddings = embeddings or EmbeddingStore(engine)
         self.subscriptions = subscriptions or SubscriptionStore(engine)
+        self.sessions = SessionStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Self:

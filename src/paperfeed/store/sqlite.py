@@ -9,11 +9,17 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 
+from paperfeed import private_files
 from paperfeed.store.migrations import Migration, sql_steps
+from paperfeed.store.pending import create_pending_table
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
+from paperfeed.store.sessions import secure_accounts
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.sqlite_papers import SqlitePaperStore
-from paperfeed.store.subscriptions import create_digest_tables
+from paperfeed.store.subscriptions import (
+    add_link_generations_and_mail_log,
+    create_digest_tables,
+)
 from paperfeed.store.tantivy_keyword import TantivyKeywordIndex
 
 
@@ -75,6 +81,9 @@ SQLITE_MIGRATIONS = [
     Migration(4, "title and submission-time indexes", create_lookup_indexes),
     Migration(5, "change log of the tantivy ranking index", _KEYWORD_CHANGES),
     Migration(6, "index of hidden papers", _HIDDEN_INDEX),
+    Migration(7, "sessions, log-in failures, case-insensitive accounts", secure_accounts),
+    Migration(8, "link generations, e-mails sent on request", add_link_generations_and_mail_log),
+    Migration(9, "submissions waiting for arXiv", create_pending_table),
 ]
 
 
@@ -94,7 +103,7 @@ class SqliteStore(SqlStore):
         in_memory = not path or path == ":memory:"
         in_file = not in_memory and not path.startswith("file:")
         if in_file:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         # One shared connection for an in-memory database: each thread would get an empty one.
         pool: dict[str, Any] = {"poolclass": sa.pool.StaticPool} if in_memory else {}
         engine = sa.create_engine(
@@ -107,6 +116,15 @@ class SqliteStore(SqlStore):
         )
         store.migrate()
         return store
+
+
+def _create_private(path: Path) -> None:
+    """The database file readable by this user only, created so before SQLite opens it: SQLite
+    gives its -wal and -shm files the database file's mode."""
+    private_files.make_dir(path.parent)
+    private_files.create_file(path)
+    for suffix in ("-wal", "-shm"):
+        private_files.tighten(path.with_name(path.name + suffix), private_files.FILE_MODE)
 
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -32,6 +32,7 @@ from paperfeed.store.schema import (
     digest_outbox,
     digest_sent_papers,
     metadata,
+    requested_mails,
     subscribers,
 )
 
@@ -39,6 +40,17 @@ from paperfeed.store.schema import (
 def create_digest_tables(conn: Connection) -> None:
     """Migration body: the digest tables."""
     metadata.create_all(conn, tables=list(DIGEST_TABLES))
+
+
+def add_link_generations_and_mail_log(conn: Connection) -> None:
+    """Migration body: each subscriber's link generation (a database made before it has the
+    column since its creation) and the log of e-mails sent on request."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("subscribers")}
+    if "token_generation" not in columns:
+        conn.exec_driver_sql(
+            "ALTER TABLE subscribers ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0"
+        )
+    metadata.create_all(conn, tables=[requested_mails])
 
 
 def _date(value: Any) -> dt.date:
@@ -55,6 +67,7 @@ def _subscriber(row: Any) -> Subscriber:
         failures=row["failures"],
         created_at=rows.from_naive_utc(row["created_at"]),
         confirmed_at=rows.from_naive_utc(row["confirmed_at"]),
+        token_generation=row["token_generation"],
     )
 
 
@@ -140,6 +153,47 @@ class SubscriptionStore:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no subscriber {subscriber_id}")
         return self.get_subscriber(subscriber_id)
+
+    def next_token_generation(self, subscriber_id: int) -> Subscriber:
+        """Raise the subscriber's link generation: the links made so far stop working."""
+        with self.engine.begin() as conn:
+            stmt = (
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id)
+                .values(
+                    token_generation=subscribers.c.token_generation + 1, updated_at=rows.utcnow()
+                )
+            )
+            if conn.execute(stmt).rowcount == 0:
+                raise NotFound(f"no subscriber {subscriber_id}")
+        return self.get_subscriber(subscriber_id)
+
+    def reserve_requested_mail(
+        self, subscriber_id: int, *, now: dt.datetime, window: dt.timedelta, limit: int
+    ) -> bool:
+        """Record an e-mail to the subscriber sent on request, unless `limit` were recorded in
+        the `window` before `now`; False (nothing recorded) when they were. The subscriber's
+        row is locked meanwhile, so concurrent workers count each other's e-mails."""
+        naive_now = rows.to_naive_utc(now)
+        assert naive_now is not None
+        since = naive_now - window
+        mine = requested_mails.c.subscriber_id == subscriber_id
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.select(subscribers.c.id)
+                .where(subscribers.c.id == subscriber_id)
+                .with_for_update()
+            )
+            conn.execute(requested_mails.delete().where(mine, requested_mails.c.sent_at < since))
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(requested_mails).where(mine)
+            ).scalar_one()
+            if count >= limit:
+                return False
+            conn.execute(
+                requested_mails.insert().values(subscriber_id=subscriber_id, sent_at=naive_now)
+            )
+        return True
 
     def list_subscribers(
         self, *, status: str | None = None, limit: int | None = None, offset: int = 0

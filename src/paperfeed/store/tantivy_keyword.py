@@ -39,6 +39,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 import tantivy
 
+from paperfeed import private_files
 from paperfeed.query import Query
 from paperfeed.store.chunks import chunks
 
@@ -140,6 +141,7 @@ class TantivyKeywordIndex:
         if self.path is None:
             shards = [tantivy.Index(self.schema) for _ in range(SHARDS)]
         else:
+            private_files.tighten(self.path, private_files.DIR_MODE)
             complete = all(d.is_dir() and tantivy.Index.exists(str(d)) for d in self._shard_dirs())
             if self.path.exists() and (self._marker() is None or not complete):
                 shutil.rmtree(self.path)  # not ours, another format, never finished: rebuild
@@ -160,7 +162,7 @@ class TantivyKeywordIndex:
     def _open_dirs(self) -> list[tantivy.Index]:
         shards = []
         for directory in self._shard_dirs():
-            directory.mkdir(parents=True, exist_ok=True)
+            private_files.make_dir(directory)
             shards.append(tantivy.Index(self.schema, path=str(directory), reuse=True))
         return shards
 
@@ -182,7 +184,7 @@ class TantivyKeywordIndex:
             self._memory_marker = marker
             return
         tmp = self.path / (MARKER + ".tmp")
-        tmp.write_text(json.dumps(marker))
+        private_files.write_bytes(tmp, json.dumps(marker).encode())
         os.replace(tmp, self.path / MARKER)
 
     # -- keeping in step ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from paperfeed.web.errors import ErrorMappingRoute
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
 MAX_PAGE = 1_000_000  # keeps p * limit inside a 64-bit SQL integer
+MARKDOWN_TYPE = "text/markdown; charset=utf-8"  # served with nosniff, as every answer (app.py)
 
 router = APIRouter(route_class=ErrorMappingRoute, tags=["api"])
 
@@ -88,5 +89,5 @@ def paper_markdown(paper_id: str, feed: FeedDep) -> PlainTextResponse:
     paper, submission = feed.paper_for_reader(paper_id)
     page_url = links.paper_url(feed.settings.base_url, paper.id)
     return PlainTextResponse(
-        serialize.paper_markdown(paper, page_url, submission), media_type="text/markdown"
+        serialize.paper_markdown(paper, page_url, submission), media_type=MARKDOWN_TYPE
     )

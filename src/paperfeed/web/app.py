@@ -2,46 +2,50 @@
 
 Errors become pages (or ``{"error": ...}`` under /api/ and /feeds/) with the error's status and
 message; unexpected exceptions are logged and answered with a plain 500, never a traceback.
+Every response carries the security headers (web/headers.py); request bodies are limited to
+``settings.max_body_bytes`` (413 beyond, counted as they arrive).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
-from paperfeed.web import api, atom, pages, subscribe
-from paperfeed.web.deps import SESSION_COOKIE, SESSION_MAX_AGE
+from paperfeed.errors import Invalid
+from paperfeed.web import account, api, atom, pages, subscribe
+from paperfeed.web.access_log import redact_tokens_in_access_log
+from paperfeed.web.deps import SESSION_COOKIE, SESSION_MAX_AGE, trusted_proxies
 from paperfeed.web.errors import install_error_handlers
+from paperfeed.web.headers import PaperfeedApp
 from paperfeed.web.limits import Limiters, RateLimits
+from paperfeed.web.login_cookie import LoginCookieMiddleware
+
+__all__ = ["create_app", "create_app_from_env", "redact_tokens_in_access_log"]
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 
 
 def create_app(feed: PaperFeed, *, rate_limits: RateLimits | None = None) -> FastAPI:
     """The web app for `feed` (errors answered as described in paperfeed.web.errors)."""
-    app = FastAPI(
-        title="paperfeed", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json"
+    if feed.settings.max_body_bytes < 0:
+        raise Invalid("PAPERFEED_MAX_BODY_BYTES must be 0 or more")
+    app = PaperfeedApp(
+        title="paperfeed",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        max_body_size=feed.settings.max_body_bytes,
     )
     app.state.feed = feed
+    app.state.trusted_proxies = trusted_proxies(feed.settings.trusted_proxies)
     app.state.limiters = Limiters(rate_limits or RateLimits())
     app.add_middleware(
         SessionMiddleware,
@@ -51,17 +55,14 @@ def create_app(feed: PaperFeed, *, rate_limits: RateLimits | None = None) -> Fas
         same_site="lax",
         https_only=feed.settings.base_url.startswith("https://"),
     )
+    app.add_middleware(
+        LoginCookieMiddleware,
+        max_age=SESSION_MAX_AGE,
+        secure=feed.settings.base_url.startswith("https://"),
+    )
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    for module in (api, atom, subscribe, pages):  # the API's /papers/{id}.md before the pages
+    # the API's /papers/{id}.md before the pages
+    for module in (api, atom, subscribe, account, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
@@ -71,8 +72,13 @@ def create_app(feed: PaperFeed, *, rate_limits: RateLimits | None = None) -> Fas
 def create_app_from_env() -> FastAPI:
     """The app for the deployment the ``PAPERFEED_*`` environment describes, for process
     managers: ``uvicorn --factory paperfeed.web.app:create_app_from_env --workers 4``. With
-    ``PAPERFEED_DIGEST_HOUR`` every worker runs the digest scheduler; one sends (sender lock)."""
+    ``PAPERFEED_DIGEST_HOUR`` every worker runs the digest scheduler; one sends (sender lock).
+    Run uvicorn with ``--no-proxy-headers``: the app reads X-Forwarded-For itself, from trusted
+    proxies only (web/deps.py). Token values are kept out of uvicorn's access log."""
+    redact_tokens_in_access_log()
     feed = PaperFeed(load_settings())
     app = create_app(feed)
     app.state.digest_scheduler = feed.start_digest_scheduler()
+    # every worker retries submissions that wait for arXiv (each claims those it looks up)
+    app.state.submission_retrier = feed.start_submission_retrier()
     return app

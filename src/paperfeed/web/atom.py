@@ -16,7 +16,7 @@ from paperfeed.models import Paper, Submission
 from paperfeed.web.api import search_papers
 from paperfeed.web.deps import FeedDep
 from paperfeed.web.errors import ErrorMappingRoute
-from paperfeed.web.serialize import iso, source_links
+from paperfeed.web.serialize import iso
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -82,7 +82,7 @@ def atom_feed(
         for name in paper.authors:
             _add(_add(entry, "author"), "name", name)
         _add(entry, "link", rel="alternate", type="text/html", href=paper_page)
-        abs_url, pdf_url = source_links(paper)
+        abs_url, pdf_url = links.source_links(paper)
         if abs_url:
             _add(entry, "link", rel="related", type="text/html", title="abstract", href=abs_url)
         if pdf_url:

@@ -1,23 +1,28 @@
 """What routes need from a request: the PaperFeed, the signed-in user, CSRF tokens, limits.
 
-The session is Starlette's ``SessionMiddleware`` (a JSON dict in a cookie signed with
-itsdangerous and the deployment's secret key). It holds ``uid`` once logged in and a ``csrf``
-token that every POST form echoes back in a hidden field (session-bound CSRF tokens); the
-token is replaced on log in and log out.
+Who is signed in is kept by the server (community/sessions.py): the log-in cookie
+(web/login_cookie.py) holds only the random id of a session, which log-out deletes at once.
+Every POST form echoes the session's CSRF token in a hidden field: a signed-in browser's is kept
+with its server session, a visitor's (the log-in and sign-up forms need one too) in Starlette's
+``SessionMiddleware`` cookie (signed with the deployment's secret key), which holds nothing else.
+Both are replaced on log-in and log-out.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
+from collections.abc import Sequence
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
 from paperfeed.core import PaperFeed
-from paperfeed.errors import Forbidden, Unauthorized
-from paperfeed.models import User
+from paperfeed.errors import Forbidden, Invalid, Unauthorized
+from paperfeed.models import LoginSession, User
 from paperfeed.web.limits import Limiters
+from paperfeed.web.login_cookie import login_cookie
 
 SESSION_COOKIE = "paperfeed_session"
 SESSION_MAX_AGE = 30 * 24 * 3600
@@ -36,23 +41,72 @@ def limiters(request: Request) -> Limiters:
     return cast(Limiters, request.app.state.limiters)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies(text: str | None) -> tuple[Network, ...]:
+    """The networks of ``PAPERFEED_TRUSTED_PROXIES`` ("127.0.0.1, 10.0.0.0/8"); Invalid when an
+    entry is not an IP address or network."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in (text or "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise Invalid(
+                f"PAPERFEED_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from None
+    return tuple(networks)
+
+
+def _is_trusted(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address, which per-address limits count by: the connection's peer, unless
+    the peer is a trusted proxy (``app.state.trusted_proxies``); then the rightmost
+    ``X-Forwarded-For`` hop that is not a trusted proxy. Hops further left are whatever the
+    client wrote, so they never count."""
+    peer = request.client.host if request.client else "unknown"
+    networks: tuple[Network, ...] = request.app.state.trusted_proxies
+    if not _is_trusted(peer, networks):
+        return peer
+    hops = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+    ]
+    for hop in reversed(hops):
+        if hop and not _is_trusted(hop, networks):
+            return hop
+    return peer
 
 
 def has_session(request: Request) -> bool:
     return "session" in request.scope
 
 
+def current_login(request: Request) -> tuple[LoginSession, User] | None:
+    """The request's live session and its user (looked up once per request), or None; the
+    cookie of a session that has ended is removed."""
+    if not hasattr(request.state, "login"):
+        cookie = login_cookie(request)
+        found = get_feed(request).session(cookie.token) if cookie.token else None
+        cookie.clear = cookie.clear or (cookie.token is not None and found is None)
+        request.state.login = found
+    return cast(tuple[LoginSession, User] | None, request.state.login)
+
+
 def current_user(request: Request) -> User | None:
-    """The logged-in user (looked up once per request), or None."""
-    if not hasattr(request.state, "user"):
-        uid = request.session.get("uid") if has_session(request) else None
-        user = get_feed(request).user(uid) if isinstance(uid, int) else None
-        if uid is not None and user is None:  # the account is gone
-            request.session.pop("uid", None)
-        request.state.user = user
-    return cast(User | None, request.state.user)
+    """The logged-in user, or None: the one place routes learn who is signed in."""
+    login = current_login(request)
+    return login[1] if login else None
 
 
 def require_user(request: Request) -> User:
@@ -63,7 +117,10 @@ def require_user(request: Request) -> User:
 
 
 def csrf_token(request: Request) -> str:
-    """This session's CSRF token, created on first use."""
+    """The CSRF token of the signed-in session, else the visitor's (created on first use)."""
+    login = current_login(request)
+    if login is not None:
+        return login[0].csrf
     token = request.session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(32)
@@ -72,17 +129,39 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = request.session.get("csrf")
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    login = current_login(request)
+    expected = login[0].csrf if login is not None else request.session.get("csrf")
+    if (
+        not expected
+        or not submitted
+        or not hmac.compare_digest(expected.encode(), submitted.encode())
+    ):
         raise Forbidden("the form expired or came from another site: reload the page and retry")
 
 
 def log_in(request: Request, user: User) -> None:
-    request.session.clear()
-    request.session["uid"] = user.id
-    csrf_token(request)
+    """Sign `user` in with a new session (and a new id: an earlier one of this browser ends)."""
+    feed, cookie = get_feed(request), login_cookie(request)
+    if cookie.token:
+        feed.end_session(cookie.token)
+    token, session = feed.start_session(user)
+    cookie.new_token = token
+    request.session.clear()  # the visitor's CSRF token
+    request.state.login = (session, user)
 
 
 def log_out(request: Request) -> None:
+    """End this browser's session: its id stops working at once, wherever it was copied."""
+    cookie = login_cookie(request)
+    if cookie.token:
+        get_feed(request).end_session(cookie.token)
+    cookie.new_token, cookie.clear = None, True
     request.session.clear()
+    request.state.login = None
     csrf_token(request)
+
+
+def log_out_everywhere(request: Request, user: User) -> None:
+    """End every session of `user`, this one too."""
+    get_feed(request).end_all_sessions(user)
+    log_out(request)

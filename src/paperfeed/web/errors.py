@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.web.templating import error_page
@@ -39,6 +40,15 @@ def validation_message(error: RequestValidationError) -> str:
     return "malformed request: " + ("; ".join(parts) or "invalid request")
 
 
+def http_message(request: Request, error: StarletteHTTPException) -> str:
+    if error.status_code == 404:
+        return "page not found"
+    if error.status_code == 413 and MAX_BODY_SIZE_SCOPE_KEY in request.scope:
+        limit = request.scope[MAX_BODY_SIZE_SCOPE_KEY]
+        return f"the request body is too large: this site accepts at most {limit:,} bytes"
+    return str(error.detail)
+
+
 def answer_error(request: Request, error: Exception) -> Response:
     """The response for `error`, raised while answering `request`."""
     if isinstance(error, RequestValidationError):
@@ -46,7 +56,7 @@ def answer_error(request: Request, error: Exception) -> Response:
     if isinstance(error, PaperfeedError):
         return error_response(request, error.status_code, str(error))
     if isinstance(error, StarletteHTTPException):
-        message = "page not found" if error.status_code == 404 else str(error.detail)
+        message = http_message(request, error)
         response = error_response(request, error.status_code, message)
         response.headers.update(error.headers or {})
         return response

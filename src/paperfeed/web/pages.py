@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from paperfeed import links, listings
 from paperfeed.errors import Invalid, PaperfeedError
-from paperfeed.models import Paper
+from paperfeed.models import Paper, PendingSubmission
 from paperfeed.query import parse_query
 from paperfeed.web import text
 from paperfeed.web.deps import (
@@ -255,10 +255,12 @@ def submit(
         return redirect("/login?next=/submit")
     try:
         limiters(request).submissions.hit(f"user:{user.id}")
-        paper = get_feed(request).submit(arxiv_id, user)
+        result = get_feed(request).submit(arxiv_id, user)
     except PaperfeedError as error:
         return render(request, "submit.html", error.status_code, value=arxiv_id, error=str(error))
-    return redirect(links.paper_path(paper.id))
+    if isinstance(result, PendingSubmission):  # arXiv busy: added in the background
+        return render(request, "submit.html", 202, value="", pending=result.paper_id)
+    return redirect(links.paper_path(result.id))
 
 
 # -- accounts --------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
+import re
 from typing import Any
 
-from paperfeed.arxiv_ids import arxiv_links
+from paperfeed.links import source_links
 from paperfeed.models import FeedItem, Paper, Submission
 
 JsonObject = dict[str, Any]
@@ -44,14 +46,6 @@ def user_json(name: str) -> JsonObject:
         "type": "user",
         "isPro": False,
     }
-
-
-def source_links(paper: Paper) -> tuple[str | None, str | None]:
-    """(abstract page, PDF) addresses, derived from the arXiv id when the record has none."""
-    if paper.is_arxiv and not (paper.abs_url and paper.pdf_url):
-        abs_url, pdf_url = arxiv_links(paper.id)
-        return paper.abs_url or abs_url, paper.pdf_url or pdf_url
-    return paper.abs_url, paper.pdf_url
 
 
 def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject:
@@ -111,19 +105,31 @@ def feed_item_json(item: FeedItem) -> JsonObject:
     return daily_item_json(item.paper, item.submission)
 
 
+# Backslashes and brackets: escaped, no link (``[x](javascript:...)``) can be made of the text.
+_MARKDOWN_LINK_CHARS = re.compile(r"([\\\[\]])")
+
+
+def markdown_text(text: str) -> str:
+    """Imported text made inert in markdown: ``&``, ``<`` and ``>`` escaped (``<script>`` shows
+    as text, it never becomes markup in a renderer) and link brackets backslash-escaped."""
+    return _MARKDOWN_LINK_CHARS.sub(r"\\\1", html.escape(text, quote=False))
+
+
 def paper_markdown(paper: Paper, page_url: str, submission: Submission | None = None) -> str:
-    """The paper page as markdown (``HfApi.read_paper``): title, authors, abstract, links."""
-    lines = [f"# {paper.title}", ""]
+    """The paper page as markdown (``HfApi.read_paper``): title, authors, abstract, links.
+    Text from the record goes through `markdown_text`; links through the URL allow-list."""
+    lines = [f"# {markdown_text(paper.title)}", ""]
     if paper.authors:
-        lines += [f"**Authors:** {', '.join(paper.authors)}", ""]
+        lines += [f"**Authors:** {markdown_text(', '.join(paper.authors))}", ""]
     facts = []
     if paper.published:
         facts.append(f"**Published:** {paper.published.date().isoformat()}")
     if submission is not None:
-        by = f" by {submission.submitter}" if submission.submitter else ""
+        by = f" by {markdown_text(submission.submitter)}" if submission.submitter else ""
         facts.append(f"**Submitted:** {submission.day.isoformat()}{by}")
     facts.append(f"**Upvotes:** {paper.upvotes}")
-    lines += [" · ".join(facts), "", "## Abstract", "", paper.abstract or "(no abstract)", ""]
+    abstract = markdown_text(paper.abstract) if paper.abstract else "(no abstract)"
+    lines += [" · ".join(facts), "", "## Abstract", "", abstract, ""]
     abs_url, pdf_url = source_links(paper)
     lines += ["## Links", "", f"- Paper page: {page_url}"]
     if abs_url:
@@ -131,5 +137,5 @@ def paper_markdown(paper: Paper, page_url: str, submission: Submission | None = 
     if pdf_url:
         lines.append(f"- PDF: {pdf_url}")
     if paper.doi:
-        lines.append(f"- DOI: https://doi.org/{paper.doi}")
+        lines.append(f"- DOI: https://doi.org/{markdown_text(paper.doi)}")
     return "\n".join(lines) + "\n"

@@ -1,8 +1,10 @@
 """Digest subscription pages: subscribe (double opt-in), confirm, preferences, unsubscribe.
 
-Preferences and unsubscribe are reached through the signed link in every e-mail; the token is
-the credential, so those forms need no session. ``POST /unsubscribe?token=...`` with the body
-``List-Unsubscribe=One-Click`` is the RFC 8058 one-click unsubscribe that mail clients send.
+Confirm, preferences and unsubscribe are reached through the signed links in e-mails; the token
+is the credential, so those forms need no session. Following a link (GET) never changes
+anything, since mail scanners follow links too: it shows a page whose button POSTs the token.
+``POST /unsubscribe?token=...`` with the body ``List-Unsubscribe=One-Click`` is the RFC 8058
+one-click unsubscribe that mail clients send.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from paperfeed.digest.digests import DigestService
 from paperfeed.errors import Invalid
-from paperfeed.models import UNSUBSCRIBED, Preferences, Subscriber
+from paperfeed.models import ACTIVE, UNSUBSCRIBED, Preferences, Subscriber
 from paperfeed.web.deps import check_csrf, client_key, current_user, get_feed, limiters
 from paperfeed.web.errors import ErrorMappingRoute
 from paperfeed.web.templating import render
@@ -108,8 +110,19 @@ def subscribe(
 
 
 @router.get("/subscribe/confirm", response_class=HTMLResponse)
-def confirm(request: Request, token: str = Query("")) -> Response:
-    subscriber = _digest(request).subscriptions.confirm(token)
+def confirm_form(request: Request, token: str = Query("")) -> Response:
+    subscriber = _digest(request).subscriptions.to_confirm(token)
+    if subscriber.status == ACTIVE:
+        return _subscribed(request, subscriber)
+    return _page(request, "confirm.html", subscriber=subscriber, token=token)
+
+
+@router.post("/subscribe/confirm", response_class=HTMLResponse)
+def confirm(request: Request, token: str = Form("")) -> Response:
+    return _subscribed(request, _digest(request).subscriptions.confirm(token))
+
+
+def _subscribed(request: Request, subscriber: Subscriber) -> HTMLResponse:
     return _page(
         request,
         "done.html",
@@ -164,6 +177,15 @@ def save_preferences(
     except Invalid as error:
         return _preferences_page(request, subscriber, token, form, 400, error=str(error))
     return _preferences_page(request, subscriber, token, _prefs_form(prefs), saved=True)
+
+
+@router.post("/preferences/new-link", response_class=HTMLResponse)
+def new_link(request: Request, token: str = Form("")) -> Response:
+    """Invalidate the links sent so far (this one too) and e-mail a new one."""
+    subscriber = _digest(request).subscriptions.new_link(token)
+    return _page(
+        request, "done.html", heading="Check your inbox", email=subscriber.email, renewed=True
+    )
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)

@@ -68,7 +68,7 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 templates.env.filters["highlight"] = text.highlight
 templates.env.filters["shorten"] = text.shorten
 templates.env.filters["search_snippet"] = text.search_snippet
-templates.env.filters["safe_url"] = text.safe_url
 templates.env.globals["CSRF_FIELD"] = deps.CSRF_FIELD
 templates.env.globals["url_with"] = url_with
 templates.env.globals["paper_path"] = links.paper_path
+templates.env.globals["source_links"] = links.source_links

@@ -63,10 +63,3 @@ def search_snippet(text: str | None, query: Query | None, width: int = 300) -> s
     if query is None or not query.raw:
         return shorten(text, width)
     return snippet(text or "", query, width)
-
-
-def safe_url(url: str | None) -> str | None:
-    """`url` when it is an http(s) link, else None (no ``javascript:`` from imported data)."""
-    if url and url.strip().lower().startswith(("https://", "http://")):
-        return url.strip()
-    return None
