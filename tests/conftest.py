@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from tests.support import pg
+from tests.support.digest import Recorder
+from tests.support.net import free_port
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -106,3 +109,15 @@ def feed(settings: Settings) -> Iterator[PaperFeed]:
     """A PaperFeed on a fresh store of the test's backend."""
     with PaperFeed(settings) as paperfeed:
         yield paperfeed
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP server (aiosmtpd) on a free local port, recording what it receives."""
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield recorder, controller.port
+    finally:
+        controller.stop()

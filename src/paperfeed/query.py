@@ -112,7 +112,7 @@ def parse_query(
 ) -> Query:
     """Parse `text` plus separately given filters (a web form's fields) into a Query; Invalid
     only for a date outside the days paperfeed accepts (paperfeed.dates)."""
-    raw = text or ""
+    raw = (text or "").replace("\x00", " ")  # no database stores a NUL: a space, as _clean does
     query = Query(raw=raw)
     cleaned = _clean(raw)
     if len(cleaned) > MAX_QUERY_CHARS:

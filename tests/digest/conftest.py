@@ -7,26 +7,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from paperfeed.config import Settings, SmtpSettings
 from paperfeed.core import PaperFeed
 from paperfeed.models import Paper
 from tests.support.digest import BASE_URL, SENDER, Recorder, day_papers, populate
 from tests.support.fakes import HashingEmbedder
-from tests.support.net import free_port
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder = Recorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield recorder, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

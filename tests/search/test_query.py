@@ -102,3 +102,12 @@ def test_snippet_centres_on_a_query_word() -> None:
     text = "Intro words. " * 40 + "We propose a periodic activation for binary networks."
     piece = snippet(text, parse_query("periodic"), width=80)
     assert "periodic" in piece and piece.startswith("…") and len(piece) <= 82
+
+
+def test_nul_characters_never_reach_the_store(feed) -> None:
+    """PostgreSQL refuses NUL in text: a query holding one is answered, not a server error."""
+    from paperfeed.query import parse_query
+
+    for text in ("graph year:\x00", "\x00", "Attention\x00 is all you need"):
+        assert "\x00" not in parse_query(text).raw
+        feed.search(parse_query(text))

@@ -12,7 +12,6 @@ from typing import Any
 
 import feedparser
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
@@ -26,7 +25,6 @@ from paperfeed.web.app import create_app
 from tests.support.digest import BASE_URL, SENDER, Recorder, make_service
 from tests.support.factories import DAY, make_submission
 from tests.support.fakes import HashingEmbedder
-from tests.support.net import free_port
 
 # Every payload calls alert( or msgbox(: neither may show up anywhere.
 PAYLOADS = ("alert(", "msgbox(")
@@ -118,17 +116,6 @@ def test_an_import_drops_links_that_are_not_http(tmp_path: Path) -> None:
     bad, good = [r.paper for r in read_jsonl(path) if isinstance(r, Record)]  # none skipped
     assert (bad.title, bad.abs_url, bad.pdf_url) == ("Bad", None, None)
     assert (good.abs_url, good.pdf_url) == (SAFE_PAGE, SAFE_PDF)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder, port = Recorder(), free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield recorder, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

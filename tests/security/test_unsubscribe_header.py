@@ -6,12 +6,9 @@ one-click POST a provider sends to its URL unsubscribes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from paperfeed.config import Settings, SmtpSettings
@@ -21,21 +18,8 @@ from paperfeed.web.app import create_app
 from tests.support.digest import BASE_URL, SENDER, Recorder, day_papers, populate
 from tests.support.factories import DAY
 from tests.support.fakes import HashingEmbedder
-from tests.support.net import free_port
 
 ONE_LINE = re.compile(rb"^List-Unsubscribe: <(https://[^>\s]+)>$")
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder = Recorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield recorder, port
-    finally:
-        controller.stop()
 
 
 def _unsubscribe_url(raw: bytes) -> str:
