@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from paperfeed.community import accounts
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from tests.support import pg
 from tests.support.digest import Recorder
+from tests.support.fakes import ManualClock, cheap_password_hasher
 from tests.support.net import free_port
 
 BACKENDS = ("sqlite", "postgres")
@@ -121,3 +123,17 @@ def smtp() -> Iterator[tuple[Recorder, int]]:
         yield recorder, controller.port
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Every test hashes passwords with argon2's smallest cost (same code path, no second each)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap_password_hasher())
+        yield
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock the test moves, for PaperFeed(clock=...)."""
+    return ManualClock()

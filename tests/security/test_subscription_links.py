@@ -5,7 +5,6 @@ three e-mails on request a day, while the page answers as always."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import logging
 import re
@@ -22,33 +21,14 @@ from paperfeed.core import PaperFeed
 from paperfeed.models import ACTIVE, PENDING, UNSUBSCRIBED
 from paperfeed.web.app import create_app
 from paperfeed.web.limits import Limit, RateLimits
-from tests.support.fakes import HashingEmbedder
+from tests.support.fakes import HashingEmbedder, ManualClock
 from tests.support.web import csrf_of
 
-START = dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
 ADDRESS = "reader@example.org"
 
 
-class Clock:
-    """The deployment's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def feed(settings: Settings, clock: Clock) -> Iterator[PaperFeed]:
+def feed(settings: Settings, clock: ManualClock) -> Iterator[PaperFeed]:
     with PaperFeed(settings, embedder=HashingEmbedder(), clock=clock) as paperfeed:
         yield paperfeed
 
@@ -122,7 +102,7 @@ def test_opening_the_confirmation_link_only_asks_and_the_button_confirms(
 
 
 def test_an_expired_confirmation_link_is_refused(
-    feed: PaperFeed, client: TestClient, clock: Clock
+    feed: PaperFeed, client: TestClient, clock: ManualClock
 ) -> None:
     assert _subscribe(client)[0] == 200
     [confirmation] = _outbox(feed)
@@ -134,7 +114,7 @@ def test_an_expired_confirmation_link_is_refused(
 
 
 def test_a_six_day_old_confirmation_link_still_confirms(
-    feed: PaperFeed, client: TestClient, clock: Clock
+    feed: PaperFeed, client: TestClient, clock: ManualClock
 ) -> None:
     assert _subscribe(client)[0] == 200
     [confirmation] = _outbox(feed)
@@ -148,7 +128,7 @@ def test_a_six_day_old_confirmation_link_still_confirms(
 
 
 def test_a_fourth_confirmation_mail_in_a_day_is_not_sent_and_the_page_does_not_tell(
-    feed: PaperFeed, client: TestClient, clock: Clock, caplog: pytest.LogCaptureFixture
+    feed: PaperFeed, client: TestClient, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = _subscribe(client)
     for _ in range(2):
@@ -168,7 +148,7 @@ def test_a_fourth_confirmation_mail_in_a_day_is_not_sent_and_the_page_does_not_t
 
 
 def test_the_cap_is_kept_in_the_store_for_every_worker(
-    feed: PaperFeed, settings: Settings, clock: Clock
+    feed: PaperFeed, settings: Settings, clock: ManualClock
 ) -> None:
     with PaperFeed(settings, embedder=HashingEmbedder(), clock=clock) as other_worker:
         clients = [_app_client(feed), _app_client(other_worker)]
@@ -213,7 +193,7 @@ def test_a_new_link_invalidates_the_old_ones(feed: PaperFeed, client: TestClient
 
 
 def test_manage_links_expire_after_90_days(
-    feed: PaperFeed, client: TestClient, clock: Clock
+    feed: PaperFeed, client: TestClient, clock: ManualClock
 ) -> None:
     link = _manage_link(feed)
     clock.advance(days=89)

@@ -3,12 +3,14 @@ per-word random vectors, L2-normalised) and a mailer that records what it is giv
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import numpy as np
+from argon2 import PasswordHasher
 
 from paperfeed.query import STOPWORDS
 
@@ -71,3 +73,24 @@ class RecordingMailer:
 
     def recipients(self) -> list[str]:
         return [str(m["To"]) for m in self.sent]
+
+
+START = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+
+
+class ManualClock:
+    """The aware UTC time a PaperFeed sees (its `clock=`): START until a test moves it."""
+
+    def __init__(self, start: dt.datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+def cheap_password_hasher() -> PasswordHasher:
+    """argon2 with its smallest cost: the same code path, without a second per hash."""
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

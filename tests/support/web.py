@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper
 from tests.support.factories import make_submission
+from tests.support.fakes import HashingEmbedder
 
 UTC = dt.UTC
 PASSWORD = "correct horse battery"
@@ -110,3 +115,14 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return csrf_of(client, "/")
+
+
+@contextlib.contextmanager
+def populated_site(data_dir: Path, database_url: str | None) -> Iterator[PaperFeed]:
+    """A PaperFeed in `data_dir` (or on `database_url`) holding the fixture papers, submissions
+    and the accounts alice and root, searched with the hashing embedder."""
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, secret_key="test-secret", arxiv_delay=0.0
+    )
+    with PaperFeed(settings, embedder=HashingEmbedder()) as feed:
+        yield populate(feed)

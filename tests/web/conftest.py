@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from paperfeed.community import accounts
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.web.app import create_app
 from paperfeed.web.limits import Limit, RateLimits
 from tests.support.fakes import HashingEmbedder
-from tests.support.web import populate
+from tests.support.web import populate, populated_site
 
 
 @pytest.fixture
@@ -24,16 +22,6 @@ def feed(settings: Settings) -> Iterator[PaperFeed]:
     real model."""
     with PaperFeed(settings, embedder=HashingEmbedder()) as paperfeed:
         yield paperfeed
-
-
-@pytest.fixture(scope="session", autouse=True)
-def cheap_password_hashes() -> Iterator[None]:
-    """argon2 with its smallest cost: the same code path, without a second per hash."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        )
-        yield
 
 
 @pytest.fixture
@@ -47,16 +35,12 @@ def reader(
     tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
 ) -> Iterator[TestClient]:
     """One client over one populated store for the tests of a module that only read."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("site") / "data",
-        database_url=module_database_url,
-        secret_key="test-secret",
-        arxiv_delay=0.0,
-    )
-    with PaperFeed(settings, embedder=HashingEmbedder()) as feed:
-        populate(feed)
-        with TestClient(create_app(feed), raise_server_exceptions=False) as test_client:
-            yield test_client
+    data_dir = tmp_path_factory.mktemp("site") / "data"
+    with (
+        populated_site(data_dir, module_database_url) as feed,
+        TestClient(create_app(feed), raise_server_exceptions=False) as test_client,
+    ):
+        yield test_client
 
 
 @pytest.fixture

@@ -4,53 +4,27 @@ tests move, with cheap argon2 hashes, and TestClients over it from chosen client
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.web.app import create_app
-from tests.support.fakes import HashingEmbedder
+from tests.support.fakes import HashingEmbedder, ManualClock, cheap_password_hasher
 from tests.support.web import populate
 
-START = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 IDLE_HOURS = 2.0
 
 
-class Clock:
-    """The time the PaperFeed sees: START until a test moves it."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-def cheap_hasher() -> PasswordHasher:
-    """argon2 with its smallest cost: the same code path, without a second per hash."""
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def feed(settings: Settings, clock: Clock) -> Iterator[PaperFeed]:
+def feed(settings: Settings, clock: ManualClock) -> Iterator[PaperFeed]:
     """A populated PaperFeed on a fresh store of the test's backend: sessions end after
     IDLE_HOURS without use."""
     settings = dataclasses.replace(settings, session_idle_hours=IDLE_HOURS)
     with PaperFeed(
-        settings, embedder=HashingEmbedder(), clock=clock, password_hasher=cheap_hasher()
+        settings, embedder=HashingEmbedder(), clock=clock, password_hasher=cheap_password_hasher()
     ) as paperfeed:
         yield populate(paperfeed)
 

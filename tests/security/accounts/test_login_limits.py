@@ -17,7 +17,7 @@ from paperfeed.community import accounts
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import Unavailable
-from tests.security.accounts.conftest import Clock
+from tests.support.fakes import ManualClock
 from tests.support.web import PASSWORD, csrf_of
 
 Browser = Callable[..., TestClient]
@@ -97,7 +97,7 @@ def log_in_from(browser: Browser, address: str, username: str, password: str):
 
 @pytest.mark.parametrize("username", ["alice", "ghost"])  # the same for names nobody has
 def test_failed_log_ins_lock_the_name_whatever_the_address(
-    browser: Browser, clock: Clock, username: str
+    browser: Browser, clock: ManualClock, username: str
 ) -> None:
     for n in range(accounts.FREE_FAILURES):
         wrong = log_in_from(browser, f"10.1.0.{n}", username.upper(), f"wrong guess {n}")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
 from paperfeed.web.login_cookie import LOGIN_COOKIE
-from tests.security.accounts.conftest import IDLE_HOURS, Clock
+from tests.support.fakes import ManualClock
 from tests.support.web import csrf_of, log_in
 
 Browser = Callable[..., TestClient]
@@ -85,24 +85,24 @@ def test_the_account_page_asks_visitors_to_log_in(browser: Browser) -> None:
 
 
 def test_an_unused_session_ends_after_the_idle_time(
-    feed: PaperFeed, browser: Browser, clock: Clock
+    feed: PaperFeed, browser: Browser, clock: ManualClock
 ) -> None:
     client = browser()
     log_in(client, "alice")
     session_id = client.cookies[LOGIN_COOKIE]
     for _ in range(3):  # used within the idle time, again and again: still signed in
-        clock.advance(hours=IDLE_HOURS * 0.75)
+        clock.advance(hours=feed.settings.session_idle_hours * 0.75)
         assert signed_in_as(client) == "alice"
-    clock.advance(hours=IDLE_HOURS, seconds=1)
+    clock.advance(hours=feed.settings.session_idle_hours, seconds=1)
     assert signed_in_as(client) is None
     assert signed_in_as(with_cookie(browser(), session_id)) is None
 
 
-def test_every_session_ends_30_days_after_log_in(feed: PaperFeed, clock: Clock) -> None:
+def test_every_session_ends_30_days_after_log_in(feed: PaperFeed, clock: ManualClock) -> None:
     alice = feed.store.community.get_user_by_username("alice")
     token, session = feed.start_session(alice)
-    while clock.now + dt.timedelta(hours=IDLE_HOURS) < session.expires_at:
-        clock.advance(hours=IDLE_HOURS * 0.9)
+    while clock.now + dt.timedelta(hours=feed.settings.session_idle_hours) < session.expires_at:
+        clock.advance(hours=feed.settings.session_idle_hours * 0.9)
         assert feed.session(token) is not None  # in use all along
     clock.now = session.expires_at
     assert feed.session(token) is None
