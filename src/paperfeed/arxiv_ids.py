@@ -27,14 +27,6 @@ def parse_arxiv_id(raw: str) -> tuple[str, int | None]:
     return match.group("id"), int(version) if version else None
 
 
-def is_arxiv_id(raw: str) -> bool:
-    try:
-        parse_arxiv_id(raw)
-    except InvalidRecord:
-        return False
-    return True
-
-
 def canonical_id(raw: str) -> str:
     """``2401.01234v2`` / ``arXiv:2401.01234`` / an arxiv.org link -> ``2401.01234``; other ids
     (``local:...``) unchanged."""

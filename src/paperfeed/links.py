@@ -4,7 +4,7 @@ and the one allow-list every outside link (a paper's abstract or PDF link) passe
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from paperfeed.arxiv_ids import arxiv_links
 from paperfeed.models import Paper
@@ -22,11 +22,6 @@ def paper_path(paper_id: str) -> str:
 def paper_url(base_url: str, paper_id: str) -> str:
     """The paper page's full address under the deployment's public `base_url`."""
     return base_url.rstrip("/") + paper_path(paper_id)
-
-
-def author_path(name: str) -> str:
-    """A search for the papers of the author `name`."""
-    return "/search?" + urlencode({"q": f'author:"{name}"'})
 
 
 def safe_url(url: str | None) -> str | None:
