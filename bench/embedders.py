@@ -1,12 +1,19 @@
-"""Embedders compared on speed and dense-only retrieval quality (bench/results/embedders.json).
+"""Embedding settings compared on speed and dense-only retrieval quality, side by side in one
+run (bench/results/embedders.json).
 
-Quality:
+Speed: documents/s over real abstracts (ml_conference_papers), and query p50/p95.
+Quality (settings marked "quality" only; the others change speed, not vectors):
 - CACM: 64 judged queries over 3,204 docs, nDCG@10 (binary relevance), dense cosine only.
 - known-item: 200 papers of ml_conference_papers; query = first sentence of the abstract (no
-  title), MRR@10 over the whole deduplicated corpus. "contained": the target is indexed with its
-  full abstract; "held_out": the target is indexed without that first sentence.
+  title), MRR@10 over a corpus of --known-corpus papers that holds the targets. "contained": the
+  target is indexed with its full abstract; "held_out": indexed without that first sentence.
+- cosine to the float32 vectors of the same texts (min and mean).
 
-Usage: python bench/embedders.py [--models minilm-256,minilm-128,static-256,static-384]
+The settings: float32 / bfloat16 / dynamic int8 (torch) at 256 and 128 word pieces; length-sorted
+vs arrival-order batching; batch size; 1 vs all threads. `--device cuda` adds the GPU figures
+(papers/s for --gpu-docs abstracts) when torch sees one.
+
+Usage: python bench/embedders.py [--settings a,b,...] [--known-corpus 4000] [--speed-docs 1000]
 """
 
 from __future__ import annotations
@@ -19,11 +26,20 @@ import random
 import re
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from paperfeed.search.embed import MiniLMEmbedder, document_text, normalize_rows
+from paperfeed.search.embed import (
+    MiniLMEmbedder,
+    cpu_has_native_bf16,
+    document_text,
+    load_embedder,
+    normalize_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAPERFEED_SHARED_DIR", ROOT.parent / "shared"))
@@ -52,7 +68,9 @@ def ndcg_at_10(ranked: list[int], relevant: set[int]) -> float:
     return dcg / ideal
 
 
-def load_known_items(n: int = 200) -> tuple[list[str], list[tuple[int, str, str]]]:
+def load_known_items(
+    n: int = 200, corpus_size: int | None = None
+) -> tuple[list[str], list[tuple[int, str, str]]]:
     """Corpus texts and (target index, query, held-out target text) triples."""
     seen: set[str] = set()
     corpus: list[tuple[str, str]] = []
@@ -70,62 +88,100 @@ def load_known_items(n: int = 200) -> tuple[list[str], list[tuple[int, str, str]
         if len(parts) == 2 and len(parts[0]) >= 40 and len(parts[1]) >= 200:
             candidates.append((i, parts[0], document_text(title, parts[1])))
     items = random.Random(0).sample(candidates, n)
-    return [document_text(t, a) for t, a in corpus], items
+    texts = [document_text(t, a) for t, a in corpus]
+    if corpus_size is None or corpus_size >= len(texts):
+        return texts, items
+    # a smaller corpus that keeps every target: the targets, then a fixed sample of the rest
+    targets = {i for i, _, _ in items}
+    others = [i for i in range(len(texts)) if i not in targets]
+    keep = sorted(targets | set(random.Random(1).sample(others, corpus_size - len(targets))))
+    position = {old: new for new, old in enumerate(keep)}
+    return [texts[i] for i in keep], [(position[i], q, h) for i, q, h in items]
 
 
-def build_static(pca_dims: int | None) -> tuple[object, float]:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    from model2vec.distill import distill
-
-    from paperfeed.search.embed import minilm_path
-
-    started = time.perf_counter()
-    model = distill(model_name=str(minilm_path()), pca_dims=pca_dims, device="cpu")
-    return model, time.perf_counter() - started
-
-
-class Model2VecAdapter:
-    def __init__(self, model: object, name: str) -> None:
-        self.model, self.name = model, name
+class ArrivalOrderEmbedder(MiniLMEmbedder):
+    """Batches in the order texts arrive (no length sorting): what sorting saves."""
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return normalize_rows(self.model.encode(texts, use_multiprocessing=False))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            out[start : start + self.batch_size] = self._encode(
+                texts[start : start + self.batch_size]
+            )
+        return normalize_rows(out)
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return normalize_rows(self.model.encode([text]))[0]
+
+class DynamicInt8Embedder(MiniLMEmbedder):
+    """torch dynamic int8 quantisation of every Linear layer."""
+
+    def _load(self) -> Any:
+        import torch
+
+        model = super()._load()
+        if not getattr(self, "_quantised", False):
+            self._model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+            self._quantised = True
+        return self._model
 
 
-def evaluate(embedder, cacm, known) -> dict:
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    make: Callable[[], MiniLMEmbedder]
+    quality: bool  # changes the vectors: measure retrieval quality too
+
+
+SETTINGS = [
+    Setting("float32-256", lambda: MiniLMEmbedder(precision="float32"), True),
+    Setting("bfloat16-256", lambda: MiniLMEmbedder(precision="bfloat16"), True),
+    Setting("int8-256", lambda: DynamicInt8Embedder(precision="float32"), True),
+    Setting("float32-128", lambda: MiniLMEmbedder(128, precision="float32"), True),
+    Setting("bfloat16-128", lambda: MiniLMEmbedder(128, precision="bfloat16"), True),
+    Setting("float32-256-unsorted", lambda: ArrivalOrderEmbedder(precision="float32"), False),
+    Setting("float32-256-1-thread", lambda: MiniLMEmbedder(threads=1, precision="float32"), False),
+    Setting(
+        "bfloat16-256-batch-64", lambda: MiniLMEmbedder(batch_size=64, precision="bfloat16"), False
+    ),
+]
+GPU_SETTING = Setting("cuda-float16-256", lambda: MiniLMEmbedder(device="cuda"), True)
+BASELINE = "float32-256"
+
+
+def measure(
+    setting: Setting, cacm, known, speed_texts: list[str], reference: np.ndarray | None
+) -> tuple[dict, np.ndarray]:
+    embedder = setting.make()
+    started = time.perf_counter()
+    embedder.embed_query("load")
+    res: dict = {"load_s": round(time.perf_counter() - started, 2)}
+    res["load_avg_1m"] = round(os.getloadavg()[0], 1)
+    started = time.perf_counter()
+    vectors = embedder.embed_documents(speed_texts)
+    res["docs_per_s"] = round(len(speed_texts) / (time.perf_counter() - started), 1)
+    if reference is not None:
+        cosines = (vectors * reference).sum(axis=1)
+        res["cosine_to_float32_min"] = round(float(cosines.min()), 5)
+        res["cosine_to_float32_mean"] = round(float(cosines.mean()), 5)
     ids, texts, queries, qrels = cacm
-    res: dict = {"load_avg_1m": round(os.getloadavg()[0], 1)}
-    t = time.perf_counter()
+    query_ms = []
+    for text in queries.values():
+        started = time.perf_counter()
+        embedder._embed_query(text)  # not the remembered-query cache
+        query_ms.append((time.perf_counter() - started) * 1000)
+    res["query_ms_p50"] = round(statistics.median(query_ms), 2)
+    res["query_ms_p95"] = round(float(np.percentile(query_ms, 95)), 2)
+    if not setting.quality:
+        return res, vectors
     doc_vecs = embedder.embed_documents(texts)
-    res["cacm_embed_s"] = round(time.perf_counter() - t, 2)
-    q_ms, scores = [], []
-    embedder.embed_query("warm up")
+    scores = []
     for qid, qtext in queries.items():
-        t = time.perf_counter()
-        qv = embedder.embed_query(qtext)
-        q_ms.append((time.perf_counter() - t) * 1000)
-        top = np.argsort(-(doc_vecs @ qv))[:10]
+        top = np.argsort(-(doc_vecs @ embedder.embed_query(qtext)))[:10]
         scores.append(ndcg_at_10([ids[i] for i in top], qrels[qid]))
     res["cacm_ndcg10"] = round(float(np.mean(scores)), 4)
-    res["query_ms_p50"] = round(statistics.median(q_ms), 3)
-    res["query_ms_p95"] = round(float(np.percentile(q_ms, 95)), 3)
-
-    if known is None:
-        sample = load_known_items()[0][:500]
-        t = time.perf_counter()
-        embedder.embed_documents(sample)
-        res["docs_per_s"] = round(len(sample) / (time.perf_counter() - t), 1)
-        return res
     corpus, items = known
-    t = time.perf_counter()
     vecs = embedder.embed_documents(corpus)
-    elapsed = time.perf_counter() - t
-    res["ml_corpus_docs"] = len(corpus)
-    res["ml_embed_s"] = round(elapsed, 2)
-    res["docs_per_s"] = round(len(corpus) / elapsed, 1)
     held = embedder.embed_documents([h for _, _, h in items])
     qvecs = np.stack([embedder.embed_query(q) for _, q, _ in items])
     for variant in ("contained", "held_out"):
@@ -137,36 +193,63 @@ def evaluate(embedder, cacm, known) -> dict:
             top = list(np.argsort(-sims)[:10])
             rr.append(1 / (top.index(target) + 1) if target in top else 0.0)
         res[f"known_item_mrr10_{variant}"] = round(float(np.mean(rr)), 4)
-    return res
+    return res, vectors
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="minilm-256,minilm-128,static-256,static-384")
-    ap.add_argument("--skip-known-items", action="store_true", help="speed on 500 docs only")
+    names = [s.name for s in SETTINGS]
+    ap.add_argument("--settings", default=",".join(names), help=f"from {names}")
+    ap.add_argument("--known-corpus", type=int, default=2000, help="known-item corpus size")
+    ap.add_argument("--speed-docs", type=int, default=600, help="abstracts timed per setting")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = ap.parse_args()
+    wanted = args.settings.split(",")
+    settings = [s for s in SETTINGS if s.name in wanted]
+    if args.device == "cuda":
+        settings.append(GPU_SETTING)
+    if BASELINE not in [s.name for s in settings]:
+        settings.insert(0, next(s for s in SETTINGS if s.name == BASELINE))
     cacm = load_cacm()
-    known = None if args.skip_known_items else load_known_items()
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
-    results["machine"] = f"{os.cpu_count()} cores"
-    for name in args.models.split(","):
-        kind, size = name.split("-")
-        extra: dict = {}
-        if kind == "minilm":
-            embedder = MiniLMEmbedder(max_seq_length=int(size))
-            t = time.perf_counter()
-            embedder.embed_query("load")
-            extra["load_s"] = round(time.perf_counter() - t, 2)
-        else:
-            pca = None if int(size) == 384 else int(size)
-            model, secs = build_static(pca)
-            extra["distill_s"] = round(secs, 1)
-            embedder = Model2VecAdapter(model, name)
-        res = {**extra, **evaluate(embedder, cacm, known)}
-        print(name, res, flush=True)
-        results[name] = res
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(results, indent=2) + "\n")
+    known = load_known_items(corpus_size=args.known_corpus)
+    speed_texts = random.Random(2).sample(known[0], min(args.speed_docs, len(known[0])))
+    results: dict = {
+        "machine": f"{os.cpu_count()} cores",
+        "native_bfloat16": cpu_has_native_bf16(),
+        "known_item_corpus": len(known[0]),
+        "speed_docs": len(speed_texts),
+        "settings": {},
+    }
+    reference = None
+    for setting in settings:
+        res, vectors = measure(setting, cacm, known, speed_texts, reference)
+        if setting.name == BASELINE:
+            reference = vectors
+        print(setting.name, res, flush=True)
+        results["settings"][setting.name] = res
+    base = results["settings"][BASELINE]
+    results["vs_float32_256"] = {
+        name: {
+            "docs_per_s_x": round(res["docs_per_s"] / base["docs_per_s"], 2),
+            "cacm_ndcg10_points": (
+                round(100 * (res["cacm_ndcg10"] - base["cacm_ndcg10"]), 2)
+                if "cacm_ndcg10" in res
+                else None
+            ),
+            "known_item_held_out_points": (
+                round(
+                    100 * (res["known_item_mrr10_held_out"] - base["known_item_mrr10_held_out"]), 2
+                )
+                if "known_item_mrr10_held_out" in res
+                else None
+            ),
+        }
+        for name, res in results["settings"].items()
+    }
+    results["default"] = load_embedder().name + " at PAPERFEED_DEVICE=auto, EMBED_PRECISION=auto"
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results["vs_float32_256"], indent=2))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-"""Web load: requests/s and latency percentiles of `/`, `/search?q=...` and `/api/daily_papers`
-with N concurrent clients (httpx AsyncClient) against `paperfeed serve` in a subprocess, on a
-SQLite store loaded with the Hugging Face daily papers items (~9.9k papers with submissions).
+"""Web load: requests/s and latency percentiles of `/static/style.css` (the reference: a file
+as the server sends it), `/`, `/trending`, a paper page, `/search?q=...`, `/api/daily_papers`
+and `/feeds/daily.atom` with N concurrent clients (httpx AsyncClient) against `paperfeed serve`
+in a subprocess, on a SQLite store loaded with the Hugging Face daily papers items (~9.9k
+papers with submissions).
 
-    python bench/web_load.py [--clients 50] [--seconds 15] [--data-dir DIR]
+    python bench/web_load.py [--clients 50] [--seconds 10] [--data-dir DIR]
+        [--before SRC]   (also serve the code in SRC, e.g. a `git worktree add /tmp/before HEAD`
+                         checkout's src/, on a copy of the store, and measure each endpoint on
+                         both servers one after the other: web_load.before_after.json)
         [--database-url postgresql://...]   (the store on PostgreSQL: web_load.postgres.json)
         [--workers N]   (N > 1: `uvicorn --factory paperfeed.web.app:create_app_from_env
                          --workers N`, as the README's production set-up; web_load.<N>w.json)
@@ -22,6 +27,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +38,7 @@ import httpx
 import mixed_load
 from common import DATA, RESULTS, SHORT_QUERIES, percentile, write_json
 
+from paperfeed import listings
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.hf_daily import read_hf_daily
@@ -42,13 +49,25 @@ HF_ITEMS = DATA / "hf_daily_papers" / "items.jsonl.gz"
 QUERIES = SHORT_QUERIES[:8]
 
 
-def endpoints(latest_day: str) -> dict[str, list[str]]:
+def endpoints(latest_day: str, paper_id: str) -> dict[str, list[str]]:
     """Paths per measured endpoint (search cycles through several queries)."""
     return {
+        "/static/style.css": ["/static/style.css"],
         "/": ["/"],
+        "/trending": ["/trending"],
+        "/papers/{id}": [f"/papers/{paper_id}"],
         "/search?q=...": [str(httpx.URL("/search", params={"q": q})) for q in QUERIES],
         "/api/daily_papers": [f"/api/daily_papers?date={latest_day}", "/api/daily_papers"],
+        "/feeds/daily.atom": ["/feeds/daily.atom"],
     }
+
+
+def top_paper(data_dir: Path, database_url: str | None, latest_day: str) -> str:
+    """The id of the latest day's most upvoted paper (the paper page measured)."""
+    settings = Settings(data_dir=data_dir, secret_key="bench", database_url=database_url)
+    with PaperFeed(settings) as feed:
+        period = listings.parse_period(latest_day, None, None, default_day=feed.latest_day())
+        return feed.listing(period, limit=1).items[0].paper.id
 
 
 def prepare_store(data_dir: Path, database_url: str | None = None) -> str:
@@ -79,7 +98,12 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     """The server in a subprocess, its log in <data_dir>/server.log (a pipe nobody reads would
     block it once full)."""
-    env = {**os.environ, "PAPERFEED_SECRET_KEY": "bench", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PAPERFEED_SECRET_KEY": "bench",
+        "PAPERFEED_API_REQUESTS_PER_MINUTE": "0",  # 50 clients on one address: no API limit
+        **(extra_env or {}),
+    }
     if workers > 1:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "paperfeed.web.app:create_app_from_env",
@@ -155,7 +179,8 @@ async def run_load(base_url: str, paths: list[str], clients: int, seconds: float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--before", type=Path, help="src/ of the code to compare with")
     parser.add_argument("--data-dir", type=Path, default=RESULTS / "cache" / "web_load_store")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--database-url", help="serve a PostgreSQL store (default: SQLite)")
@@ -168,6 +193,9 @@ def main() -> None:
     if args.mixed:
         run_mixed(args)
         return
+    if args.before:
+        run_before_after(args)
+        return
     backend = "PostgreSQL" if args.database_url else "SQLite"
     suffix = (".postgres" if args.database_url else "") + (
         f".{args.workers}w" if args.workers > 1 else ""
@@ -178,7 +206,7 @@ def main() -> None:
     server = start_server(args.data_dir, port, args.database_url, args.workers)
     results = {}
     try:
-        for name, paths in endpoints(latest).items():
+        for name, paths in endpoints(latest, top_paper(args.data_dir, None, latest)).items():
             log.info("%s: %d clients for %.0f s", name, args.clients, args.seconds)
             url = f"http://127.0.0.1:{port}"
             results[name] = asyncio.run(run_load(url, paths, args.clients, args.seconds))
@@ -208,6 +236,65 @@ def main() -> None:
                 "python": platform.python_version(),
                 "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
                 "python_1m_loop_ms": python_loop_ms,  # ~40-60 ms on an idle modern core
+            },
+            "endpoints": results,
+        },
+    )
+
+
+# No API rate limit while measuring throughput (the default allows 600 a minute per address).
+UNLIMITED = {"PAPERFEED_API_REQUESTS_PER_MINUTE": "0"}
+
+
+def run_before_after(args: argparse.Namespace) -> None:
+    """Each endpoint on the code in `args.before` (on a copy of the store), then on this
+    checkout's, one after the other: both see the same machine load."""
+    out = args.out or RESULTS / "web_load.before_after.json"
+    latest = prepare_store(args.data_dir)
+    paper_id = top_paper(args.data_dir, None, latest)
+    before_dir = args.data_dir.parent / (args.data_dir.name + ".before")
+    shutil.rmtree(before_dir, ignore_errors=True)
+    shutil.copytree(args.data_dir, before_dir, ignore=shutil.ignore_patterns("*.log"))
+    before_env = {**UNLIMITED, "PYTHONPATH": str(args.before.resolve())}
+    servers = {}
+    for side, data_dir, env in (
+        ("before", before_dir, before_env),
+        ("after", args.data_dir, UNLIMITED),
+    ):
+        port = free_port()
+        servers[side] = (port, start_server(data_dir, port, extra_env=env))
+    results: dict[str, dict[str, dict]] = {}
+    try:
+        for name, paths in endpoints(latest, paper_id).items():
+            results[name] = {}
+            for side, (port, _) in servers.items():
+                log.info("%s (%s): %d clients for %.0f s", name, side, args.clients, args.seconds)
+                url = f"http://127.0.0.1:{port}"
+                results[name][side] = asyncio.run(run_load(url, paths, args.clients, args.seconds))
+                log.info("  %s", json.dumps(results[name][side]))
+    finally:
+        for _, server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+    static = results["/static/style.css"]
+    for sides in results.values():
+        for side, figures in sides.items():
+            reference = static[side]["requests_per_second"]
+            figures["share_of_static"] = round(figures["requests_per_second"] / reference, 2)
+    write_json(
+        out,
+        {
+            "setup": {
+                "server": "paperfeed serve: uvicorn, 1 process, SQLite, --no-index; "
+                f"before: {args.before}, after: this checkout",
+                "clients": args.clients,
+                "seconds_per_endpoint": args.seconds,
+                "latest_day": latest,
+                "paper": paper_id,
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+                "python_1m_loop_ms": _python_speed(),
             },
             "endpoints": results,
         },

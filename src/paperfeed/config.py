@@ -19,6 +19,8 @@ from paperfeed import private_files
 from paperfeed.errors import Invalid
 
 ENV_PREFIX = "PAPERFEED_"
+DEVICES = ("auto", "cpu", "cuda")  # where the embedding model runs
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # what it computes in
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +40,14 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"  # public address, used in e-mails and feeds
     trusted_proxies: str | None = None  # IPs/CIDRs (comma-separated) whose X-Forwarded-For counts
     max_body_bytes: int = 1_048_576  # largest request body accepted (413 beyond)
+    page_cache_seconds: float = 60.0  # longest a cached page/API/feed answer is reused (0: off)
+    page_cache_check_seconds: float = 1.0  # how often a worker looks for other processes' changes
+    api_requests_per_minute: int = 600  # JSON API + MCP requests per client address (0: no limit)
     secret_key: str | None = None  # default: generated once into <data_dir>/secret.key
     session_idle_hours: float = 72.0  # a log-in session unused this long ends (30 days at most)
     embedder: str = "minilm"  # semantic search embedder: "minilm" (256 tokens) or "minilm-128"
+    device: str = "auto"  # where the embedder runs: "auto" (CUDA if torch sees it), "cpu", "cuda"
+    embed_precision: str = "auto"  # "auto" (GPU float16, CPU bfloat16 if native), "float32"...
     trending_gravity: float = 1.8  # trending exponent: how fast older papers sink
     trending_window_days: int = 7  # trending ranks papers of the last this many days
     digest_hour: int | None = None  # hour (UTC) at which `serve` sends the daily digest itself
@@ -48,14 +55,34 @@ class Settings:
     digest_retry_attempts: int = 3  # tries per message on temporary (4xx) SMTP failures
     digest_retry_delay: float = 5.0  # seconds before the first retry; doubles each time
     confirmation_mails_per_day: int = 3  # confirmation / new-link e-mails per address in 24 h
+    # PostgreSQL: background work (syncs, embedding, digests) runs as jobs of `paperfeed worker`
+    # processes; unset means on with PostgreSQL, 0 keeps it in `serve` (the SQLite way).
+    job_queue: bool | None = None
+    digest_batch_size: int = 200  # subscribers per digest job (the job queue's unit of work)
     # Nested: its fields come from PAPERFEED_SMTP_*, not from one variable.
     smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata={"env": None})
     arxiv_delay: float = 3.0  # seconds between arXiv requests, as arXiv asks
-    arxiv_api_url: str = "http://export.arxiv.org/api/query"  # arXiv API (submissions' lookups)
+    arxiv_api_url: str = "http://export.arxiv.org/api/query"  # arXiv API (lookups, query sources)
     arxiv_lookup_deadline: float = 5.0  # seconds a submission's arXiv lookup may take in all
     submit_retry_delay: float = 30.0  # seconds before a submission waiting for arXiv is retried
     hf_endpoint: str = "https://huggingface.co"  # Hugging Face Hub address (daily papers API)
+    # Followed sources (paperfeed.sync): where they are fetched from, and when `serve` syncs.
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss/"  # arXiv's daily listings, + category
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"  # arXiv OAI-PMH: the days a sync missed
+    sync_first_days: int = 7  # days a followed source's first sync goes back
+    sync_schedule: bool | None = None  # whether `serve` syncs by itself; default: when any source
+    arxiv_sync_hour: int = 1  # hour (in arxiv_sync_timezone) of the daily arXiv sync
+    arxiv_sync_timezone: str = "America/New_York"  # arXiv announces at 20:00 there
+    hf_sync_minutes: int = 60  # minutes between two Hugging Face daily papers syncs
+    hf_sync_hours: str = "6-22"  # UTC hours (first-last) during which Hugging Face is synced
     shared_dir: Path | None = None  # a checkout's ../shared: real sample data for `bootstrap`
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("device", DEVICES), ("embed_precision", PRECISIONS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                variable = ENV_PREFIX + name.upper()
+                raise Invalid(f"{variable} must be one of {', '.join(allowed)}, got {value!r}")
 
     @property
     def sqlite_path(self) -> Path:
@@ -169,6 +196,16 @@ def server_settings(settings: Settings, host: str, port: int) -> Settings:
     if base_url_configured():
         return settings
     return settings.with_overrides(base_url=served_url(host, port))
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The environment for a ``paperfeed`` child process working on the same store: this one's,
+    with the data dir and database URL of `settings` (which CLI flags may have changed)."""
+    environment = dict(os.environ)
+    environment[ENV_PREFIX + "DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        environment[ENV_PREFIX + "DATABASE_URL"] = settings.database_url
+    return environment
 
 
 def load_settings(**overrides: object) -> Settings:

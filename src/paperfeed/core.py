@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from paperfeed import listings, private_files
 from paperfeed.community import accounts, moderation, pending, sessions, submissions
 from paperfeed.config import Settings, load_settings
-from paperfeed.errors import Conflict, NotFound, Unavailable
+from paperfeed.errors import Conflict, Invalid, NotFound, Unavailable
 from paperfeed.ingest import arxiv_api
 from paperfeed.ingest.base import IngestReport, Record, Source
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.runner import ProgressCallback, run_ingest
 from paperfeed.models import FeedItem, LoginSession, Paper, PendingSubmission, Submission, User
-from paperfeed.store import SqlStore, open_store
+from paperfeed.store import SqlStore, open_store, store_exists
 from paperfeed.store import copy as store_copy
 
 if TYPE_CHECKING:
@@ -27,9 +27,17 @@ if TYPE_CHECKING:
     from paperfeed.digest.deliver import Mailer
     from paperfeed.digest.digests import DailyDigestScheduler, DigestService
     from paperfeed.query import Query
+    from paperfeed.readers import Readers
+    from paperfeed.recommend import Recommender
+    from paperfeed.recommend.for_library import LibraryRecommendations
     from paperfeed.search.embed import Embedder
     from paperfeed.search.engine import SearchEngine, SearchResults
     from paperfeed.search.indexing import SearchIndexer
+    from paperfeed.store.content_version import ContentVersions
+    from paperfeed.store.job_queue import JobQueue
+    from paperfeed.sync.schedule import SyncScheduler
+    from paperfeed.sync.service import SyncReport, SyncService
+    from paperfeed.sync.status import Freshness, SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +66,20 @@ class PaperFeed:
         clock: Callable[[], dt.datetime] | None = None,
         arxiv_client: PoliteClient | None = None,
         password_hasher: PasswordHasher | None = None,
+        sync_client: PoliteClient | None = None,
     ) -> None:
         """The collaborators are built on first use when not given: `embedder` embeds papers
         and queries (default: the model named by ``settings.embedder``); `mailer` opens a mailer
         for one digest run (default: SMTP per ``settings.smtp``, else .eml files in the outbox
         directory); `clock` gives the aware UTC time (default: now); `arxiv_client` looks up
         submitted papers (default: a polite client that gives up fast); `password_hasher` hashes
-        passwords (default: argon2id, 64 MiB; at most accounts.hashing_slots() at once)."""
+        passwords (default: argon2id, 64 MiB; at most accounts.hashing_slots() at once);
+        `sync_client` fetches the followed sources (default: polite clients per sync)."""
         self.settings = settings or load_settings()
         self._embedder = embedder
         self._mailer = mailer
         self._arxiv_client = arxiv_client
+        self._sync_client = sync_client
         self._clock = clock or _utc_now
         self._passwords = accounts.PasswordHashing(password_hasher)
         self._lookup_slots = threading.BoundedSemaphore(LOOKUP_SLOTS)
@@ -153,6 +164,65 @@ class PaperFeed:
         """Embed new papers in a daemon thread, again every `every` seconds if given."""
         return self.search_index.index_in_background(every=every)
 
+    @property
+    def job_queue(self) -> JobQueue | None:
+        """PostgreSQL's job queue, where background work waits for `paperfeed worker`s
+        (paperfeed.jobs); None when `serve` does it itself (SQLite, ``PAPERFEED_JOB_QUEUE=0``)."""
+        if self.settings.job_queue is False:
+            return None
+        if self.settings.job_queue and self.store.job_queue is None:
+            raise Invalid("PAPERFEED_JOB_QUEUE needs PostgreSQL: set PAPERFEED_DATABASE_URL")
+        return self.store.job_queue
+
+    # -- recommendations (paperfeed.recommend) -----------------------------------------------
+
+    @cached_property
+    def recommender(self) -> Recommender:
+        """The one ranker of personal feeds: `rank(ReaderSignals, since, until, limit)`."""
+        from paperfeed.recommend import Recommender
+
+        return Recommender(
+            self.store,
+            self.search_engine,
+            model=lambda: self.search_index.model,
+            today=lambda: self._now().date(),
+        )
+
+    @cached_property
+    def readers(self) -> Readers:
+        """Readers' collections, follows, library imports, /for-you, author pages and account
+        data (paperfeed.readers)."""
+        from paperfeed.readers import Readers
+
+        return Readers(
+            self.store,
+            recommender=lambda: self.recommender,
+            search=lambda: self.search_engine,
+            today=lambda: self._now().date(),
+        )
+
+    def delete_account(self, user: User, password: str) -> dict[str, int]:
+        """Delete `user` and all their data once `password` is theirs (Unauthorized if not)."""
+        self.authenticate(user.username, password)
+        return self.readers.delete(user)
+
+    def recommend_library(
+        self,
+        data: bytes,
+        filename: str | None = None,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        limit: int = 20,
+    ) -> LibraryRecommendations:
+        """A library file's best new papers (default: the last 7 days), nothing stored; its
+        malformed and unmatched entries come back too (paperfeed.recommend.for_library)."""
+        from paperfeed.recommend.for_library import recommend_for_library
+
+        return recommend_for_library(
+            self.store, self.recommender, data, filename, since=since, until=until, limit=limit
+        )
+
     # -- digests -----------------------------------------------------------------------------
 
     @cached_property
@@ -178,6 +248,54 @@ class PaperFeed:
         if self.settings.digest_hour is None:
             return None
         return start_scheduler(self.digest, self.settings.digest_hour, clock=self._clock)
+
+    # -- followed sources (paperfeed.sync) --------------------------------------------------
+
+    @cached_property
+    def sync_service(self) -> SyncService:
+        """Followed sources, their syncs and their status (see paperfeed.sync)."""
+        from paperfeed.sync.service import SyncService
+
+        return SyncService(
+            self.store,
+            self.settings,
+            clock=self._clock,
+            embed=self.index,
+            pending_embeddings=lambda: self.search_index.pending(),
+            client=self._sync_client,
+        )
+
+    def sync(
+        self, source_ids: Sequence[int] | None = None, *, due_only: bool = False, embed: bool = True
+    ) -> SyncReport:
+        """Fetch what is new from the followed sources (all, those given, or with `due_only`
+        those whose time has come) since their saved positions, import and index it, record
+        each source's run; SyncInProgress when another sync does not end within seconds."""
+        return self.sync_service.sync(source_ids, due_only=due_only, embed=embed)
+
+    def sync_source(self, source_id: int) -> SyncReport:
+        """Sync one followed source (one job of a job queue)."""
+        return self.sync_service.sync_source(source_id)
+
+    def sync_status(self) -> SyncStatus:
+        """Per source: last success, last error, next run, papers added; papers waiting for
+        embeddings; the last digest run."""
+        return self.sync_service.status(scheduled=self.settings.sync_schedule is not False)
+
+    def last_updated(self) -> Freshness | None:
+        """When a sync last brought the feed up to date (the feed page says so)."""
+        return self.sync_service.freshness()
+
+    def start_sync_scheduler(self, run: Callable[[], object] | None = None) -> SyncScheduler | None:
+        """For a web server: sync the sources whose time has come (see paperfeed.sync.schedule)
+        from a background thread, with `run` (default: `sync_service.sync_due` in this
+        process); None when ``settings.sync_schedule`` is off."""
+        from paperfeed.sync.schedule import SyncScheduler
+
+        if self.settings.sync_schedule is False:
+            return None
+        self.sync_service.schedule  # noqa: B018 - a bad schedule setting fails here, at start
+        return SyncScheduler(self.sync_service.any_due, run or self.sync_service.sync_due).start()
 
     # -- keyword index -----------------------------------------------------------------------
 
@@ -258,6 +376,30 @@ class PaperFeed:
 
     def count_sessions(self, user: User) -> int:
         return sessions.count(self.store, user, now=self._now(), idle=self._idle)
+
+    # Operators at the command line: no account needed.
+
+    def users(self) -> list[User]:
+        return self.store.community.admin.list_users()
+
+    def remove_account(self, username: str) -> User:
+        """Delete an account and all it holds, as `delete_account` does without its password."""
+        user = self.store.community.get_user_by_username(username)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        self.readers.delete(user)
+        return user
+
+    def set_password(self, username: str, password: str) -> User:
+        """A new password (sign-up's policy), ending the account's sessions."""
+        return accounts.change_password(self.store, username, password, hashing=self._passwords)
+
+    def set_hidden_by_operator(self, paper_id: str, *, target: str, hidden: bool) -> None:
+        moderation.apply_hidden(self.store, paper_id, target=target, hidden=hidden, by="operator")
+
+    def store_exists(self) -> bool:
+        """Whether the store is there already (opening a SQLite one that is not creates it)."""
+        return store_exists(self.settings.resolved_database_url)
 
     def set_admin(self, username: str, is_admin: bool = True) -> None:
         self.store.community.set_admin(username, is_admin)
@@ -358,14 +500,25 @@ class PaperFeed:
             if owned is not None:
                 owned.close()
         self.ingest(iter([Record(paper)]))
+        if self.job_queue is not None:  # a worker embeds it (without the queue: serve's thread)
+            self.job_queue.embed_soon()
         return self.store.papers.get_paper(paper.id)
+
+    @property
+    def content_versions(self) -> ContentVersions:
+        """The store's content version, which moves with everything readers see (page caches
+        key by it: store/content_version.py)."""
+        return self.store.content
 
     def stats(self) -> dict[str, int]:
         return self.store.stats()
 
 
 def copy_progress(source_url: str, target_url: str) -> tuple[int, int]:
-    """(rows to copy in all, rows an earlier run already copied) from one store to another."""
+    """(rows to copy in all, rows an earlier run already copied) from one store to another;
+    NotFound when there is no store at `source_url` (opening it would make an empty one)."""
+    if not store_exists(source_url):
+        raise NotFound(f"no store to copy at {source_url}")
     source, target = open_store(source_url), open_store(target_url)
     try:
         tables = store_copy.copied_tables(source, target)

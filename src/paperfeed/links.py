@@ -4,7 +4,8 @@ and the one allow-list every outside link (a paper's abstract or PDF link) passe
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+import uuid
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 from paperfeed.arxiv_ids import arxiv_links
 from paperfeed.models import Paper
@@ -17,6 +18,48 @@ _UNSAFE_CHARS = re.compile(r'[\x00-\x20\x7f-\x9f<>"`\\]')
 def paper_path(paper_id: str) -> str:
     """``/papers/2401.01234``; old-style ids keep their slash (``/papers/hep-th/9901001``)."""
     return "/papers/" + quote(paper_id, safe=":/")
+
+
+def author_path(name: str) -> str:
+    """``/authors/Yann%20LeCun``: an author's page, by the name as the papers spell it."""
+    return "/authors/" + quote(name.strip(), safe="")
+
+
+def keyword_search_path(keyword: str) -> str:
+    """``/search?q=%22state+space+model%22``: a search for papers with `keyword`, as a phrase."""
+    return "/search?q=" + quote_plus('"' + keyword.replace('"', " ").strip() + '"')
+
+
+def daily_feed_path(param: tuple[str, str] | None = None) -> str:
+    """``/feeds/daily.atom`` (of the latest day), or of one period: ``?week=2024-W02``."""
+    return "/feeds/daily.atom" + (f"?{urlencode([param])}" if param else "")
+
+
+def search_feed_path(query: str) -> str:
+    """``/feeds/search.atom?q=...``: new papers matching a search, to follow a topic."""
+    return "/feeds/search.atom?" + urlencode({"q": query})
+
+
+def category_feed_path(category: str) -> str:
+    """``/feeds/category/cs.CL.atom``: the newest papers of a category (or an archive: cs)."""
+    return f"/feeds/category/{quote(category.strip(), safe='')}.atom"
+
+
+def author_feed_path(name: str) -> str:
+    """``/feeds/author/Yann%20LeCun.atom``: the newest papers of an author."""
+    return f"/feeds/author/{quote(name.strip(), safe='')}.atom"
+
+
+def atom_id(path: str) -> str:
+    """A permanent Atom id for the feed or entry at `path` (a site path, or a paper id), the
+    same whatever address the site is served under (RFC 4287 4.2.6)."""
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "paperfeed:" + path))
+
+
+def paper_atom_id(paper: Paper) -> str:
+    """An arXiv paper's id is its arXiv abstract address (without version); other papers get
+    a name-based UUID of their own id."""
+    return arxiv_links(paper.id)[0] if paper.is_arxiv else atom_id(paper.id)
 
 
 def paper_url(base_url: str, paper_id: str) -> str:

@@ -18,6 +18,8 @@ MERGED_FIELDS = (
     "license",
     "abs_url",
     "pdf_url",
+    "code_url",
+    "project_url",
 )
 
 
@@ -39,7 +41,8 @@ def merge_papers(stored: Paper, incoming: Paper) -> Paper:
     """The stored paper updated by `incoming`: winning non-empty fields replace, the rest fill gaps.
 
     ``published`` keeps the earliest date known; ``field_sources`` records the fields that came
-    from another source than the stored paper's own.
+    from another source than the stored paper's own. Hugging Face's fields (``hf``) are the
+    latest it served; computed keywords are dropped (to be computed again) when the text changes.
     """
     wins = incoming_wins(stored, incoming)
     merged = stored.replace(field_sources=dict(stored.field_sources))
@@ -58,6 +61,10 @@ def merge_papers(stored: Paper, incoming: Paper) -> Paper:
         stored.version is None or incoming.version > stored.version
     ):
         merged.version = incoming.version
+    if incoming.hf:
+        merged.hf = {**stored.hf, **incoming.hf}
+    if (merged.title, merged.abstract) != (stored.title, stored.abstract):
+        merged.keywords = None
     return merged
 
 

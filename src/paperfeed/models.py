@@ -38,6 +38,20 @@ class Paper:
     field_sources: dict[str, str] = field(default_factory=dict)
     upvotes: int = 0  # community upvotes (imported + local votes); read-only for ingest
     hidden: bool = False
+    code_url: str | None = None  # its code repository (code_links.repository_url's form)
+    project_url: str | None = None  # its project page
+    keywords: list[str] | None = None  # key phrases computed from the text; None: not yet
+    # Hugging Face's fields of the paper object that have no field above (ai_keywords,
+    # githubStars, organization, the authors' accounts...), as served: omitted when unknown
+    hf: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shown_keywords(self) -> list[str]:
+        """Hugging Face's own keywords when it gave some, else the computed ones."""
+        given = self.hf.get("ai_keywords")
+        if isinstance(given, list) and any(isinstance(k, str) and k for k in given):
+            return [k for k in given if isinstance(k, str) and k]
+        return self.keywords or []
 
     @property
     def is_arxiv(self) -> bool:
@@ -67,6 +81,11 @@ class Submission:
     imported_upvotes: int = 0  # upvotes carried over from the source (e.g. Hugging Face)
     source: str = "local"
     hidden: bool = False
+    # When the source listed it (Hugging Face's item publishedAt): equal upvotes are listed
+    # newest first by it, as Hugging Face lists them; None: by `submitted_at`.
+    listed_at: dt.datetime | None = None
+    # Hugging Face's fields of the daily item (numComments, thumbnail, submittedBy...), as served
+    hf: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(slots=True, frozen=True)
@@ -119,6 +138,51 @@ class SkippedRecord:
 
     location: str  # e.g. "file.jsonl:17" or "https://...#record 3"
     reason: str
+
+
+# -- followed sources (paperfeed.sync, migration 10) -----------------------------------------
+
+SOURCE_KINDS = ("arxiv", "arxiv-query", "hf-daily")  # a category/archive, a search, HF's days
+RUN_RUNNING = "running"
+RUN_OK = "ok"
+RUN_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedSource:
+    """A source the feed fills itself from, and where its syncs stand."""
+
+    id: int
+    kind: str  # one of SOURCE_KINDS
+    value: str  # the category or archive, the query; "" for hf-daily
+    cursor: str | None = None  # the last day fetched (ISO date), saved after its import commits
+    added_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    last_error: str | None = None  # the reason of the latest run, when it failed
+    last_error_at: dt.datetime | None = None
+    failures: int = 0  # failed runs in a row (the scheduler backs off)
+    next_run_at: dt.datetime | None = None  # when `serve`'s scheduler runs it next
+    papers_added: int = 0  # new papers, all its runs together
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.value}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """One sync of one source: when, how it ended, what it brought."""
+
+    id: int
+    source_id: int
+    started_at: dt.datetime
+    status: str  # RUN_RUNNING, RUN_OK or RUN_FAILED
+    finished_at: dt.datetime | None = None
+    read: int = 0
+    new: int = 0  # papers the store did not have
+    updated: int = 0
+    submissions: int = 0  # papers put on the daily feed
+    error: str | None = None
 
 
 # -- e-mail digests ---------------------------------------------------------------------------
@@ -243,3 +307,53 @@ class OutboxEntry:
     last_error: str | None = None
     message_id: str | None = None
     sent_at: dt.datetime | None = None
+
+
+# -- readers: collections, follows, feedback, imported libraries (migration 12) ----------------
+
+FOLLOW_KINDS = ("author", "category", "search")  # what a reader (and their digest) follows
+DISMISSED = "dismissed"  # "not interested": the paper never comes back in their ranking
+MORE_LIKE_THIS = "more"  # "more like this": the paper counts as one of their interests
+FEEDBACK_KINDS = (DISMISSED, MORE_LIKE_THIS)
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A reader's named reading list; only its owner sees it unless it is public."""
+
+    id: int
+    user_id: int
+    name: str
+    slug: str  # unique over the site: /collections/<slug> (or /collections/<id>)
+    public: bool = False
+    description: str = ""
+    size: int = 0  # papers in it
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """One thing a reader follows: an author's name, a category or archive, a saved search. The
+    same rows are their digest's categories, authors and saved searches."""
+
+    kind: str  # one of FOLLOW_KINDS
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    paper_id: str
+    kind: str  # one of FEEDBACK_KINDS
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryInterest:
+    """An entry of an imported library that matched no stored paper: its title and abstract
+    still tell what the reader reads."""
+
+    id: int
+    title: str
+    abstract: str = ""
+    created_at: dt.datetime | None = None

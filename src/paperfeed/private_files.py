@@ -7,9 +7,12 @@ on the process's umask; an existing data directory that others can read is tight
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -75,3 +78,24 @@ def tighten(path: Path, mode: int) -> None:
         log.warning("could not make %s private (mode %o): %s", path, current, error)
         return
     log.warning("made %s private: mode %o -> %o", path, current, current & mode)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive, non-blocking lock on `path` (created with FILE_MODE); yields False when
+    another holds it. The OS releases it if the process dies, so a crashed run never blocks the
+    next."""
+    make_dir(path.parent)
+    fd = open_file(path, os.O_RDWR | os.O_CREAT)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

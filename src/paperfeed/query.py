@@ -8,6 +8,7 @@ Syntax (all optional, freely mixed)::
     author:hinton author:"Yann LeCun"   an author (initials match: author:"G. Hinton")
     cat:cs.CL  cat:cs            a category; a bare archive (cs) matches all of cs.*
     after:2023  before:2024-06-01  year:2022   publication dates (after: inclusive)
+    has:code                     papers with a code repository
     transform*                   a word prefix
 
 Whatever cannot be used (unbalanced quotes, stray operators, bad dates, too much text) is dropped
@@ -49,7 +50,9 @@ _FIELDS = {
     "since": "after",
     "from": "after",
     "year": "year",
+    "has": "has",
 }
+HAS_VALUES = ("code",)  # what has: can ask for
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'})
 # One token: optional negation, optional field prefix, then a quoted string (maybe unclosed) or a
 # run of non-space characters.
@@ -73,6 +76,7 @@ class Query:
     categories: list[str] = field(default_factory=list)  # any of them (cs.CL, or cs = cs.*)
     date_from: dt.date | None = None  # inclusive
     date_to: dt.date | None = None  # inclusive
+    has_code: bool = False  # only papers with a code repository (has:code)
     sort: str = "relevance"
     limit: int = 20
     offset: int = 0
@@ -87,7 +91,12 @@ class Query:
     @property
     def has_filters(self) -> bool:
         return bool(
-            self.authors or self.categories or self.date_from or self.date_to or self.excluded
+            self.authors
+            or self.categories
+            or self.date_from
+            or self.date_to
+            or self.excluded
+            or self.has_code
         )
 
     @property
@@ -217,6 +226,11 @@ def _apply_field(query: Query, kind: str, value: str, name: str) -> None:
             query.messages.append(f"{name}:{value} is not a name; ignored.")
     elif kind == "category":
         _add_category(query, value, f"{name}:{value}")
+    elif kind == "has":
+        if value.lower() in HAS_VALUES:
+            query.has_code = True
+        else:
+            query.messages.append(f"{name}:{value} is unknown (use has:code); ignored.")
     elif kind == "year":
         if value.isdigit() and len(value) == 4 and value != "0000":
             start, end = dt.date(int(value), 1, 1), dt.date(int(value), 12, 31)

@@ -200,8 +200,9 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     assert client.get("/api/docs").status_code == 200
 
 
-def test_search_requires_a_query(client: TestClient) -> None:
-    assert client.get("/api/papers/search").status_code == 400
+def test_search_without_a_query_lists_the_newest_daily_papers(client: TestClient) -> None:
+    newest = client.get("/api/papers/search", params={"limit": 2})
+    assert [i["paper"]["id"] for i in newest.json()] == ["hep-th/9901001", "2405.00003"]
     assert client.get("/api/papers/search", params={"q": "  "}).status_code == 400
 
 

@@ -21,28 +21,28 @@ def parse(client: TestClient, url: str, **params: str) -> feedparser.FeedParserD
 
 
 def entry_ids(parsed: feedparser.FeedParserDict) -> list[str]:
-    return [e.id.rsplit("/papers/", 1)[1] for e in parsed.entries]
+    return [e.id.rsplit("/abs/", 1)[1] for e in parsed.entries]  # ids: arXiv abstract pages
 
 
 def test_daily_feed_defaults_to_the_latest_day(client: TestClient) -> None:
     parsed = parse(client, "/feeds/daily.atom")
     assert entry_ids(parsed) == ["hep-th/9901001"]
     assert "May 29, 2024" in parsed.feed.title
-    assert parsed.feed.updated == "2024-05-29T02:00:00.000Z"
+    assert parsed.feed.updated == parsed.entries[0].updated == "2024-05-20T00:00:00.000Z"
 
 
 def test_daily_feed_entries_are_complete(client: TestClient) -> None:
     parsed = parse(client, "/feeds/daily.atom", date="2024-05-27")
     assert entry_ids(parsed) == ["2405.00002", "2405.00001"]
     entry = parsed.entries[0]
-    assert entry.id == "http://127.0.0.1:8000/papers/2405.00002"
+    assert entry.id == "https://arxiv.org/abs/2405.00002"
     assert entry.title == "Diffusion models for images"
     assert entry.summary == "We study diffusion models for images and report results."
     assert [a.name for a in entry.authors] == ["Ada Lovelace", "Alan Turing"]
-    assert entry.updated == "2024-05-27T09:00:00.000Z"
+    assert entry.updated == "2024-05-20T00:00:00.000Z"  # the paper's date, not its submission
     assert entry.published == "2024-05-20T00:00:00.000Z"
     hrefs = {(link.rel, link.type): link.href for link in entry.links}
-    assert hrefs[("alternate", "text/html")] == entry.id
+    assert hrefs[("alternate", "text/html")] == "http://127.0.0.1:8000/papers/2405.00002"
     assert hrefs[("related", "application/pdf")] == "https://arxiv.org/pdf/2405.00002"
     assert [t.term for t in entry.tags] == ["cs.CL", "cs.LG"]
 

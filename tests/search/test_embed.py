@@ -16,7 +16,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def minilm() -> MiniLMEmbedder:
-    return MiniLMEmbedder(max_seq_length=128)
+    return MiniLMEmbedder(max_seq_length=128, precision="float32")
 
 
 def test_document_text_joins_title_and_abstract() -> None:

@@ -118,7 +118,7 @@ def test_any_input_is_answered(
     )
     results = feed.search(query)
     assert len(results.hits) <= max(1, min(limit, 100))
-    assert results.total_estimate >= 0
+    assert results.total >= 0
     assert feed.__dict__["hidden_id"] not in [h.paper.id for h in results.hits]
     assert results.message is None or isinstance(results.message, str)
 

@@ -106,11 +106,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         process.wait(timeout=20)
 
 
-def test_atom_ids_and_markdown_name_the_port_served(served: Served) -> None:
+def test_atom_links_and_markdown_name_the_port_served(served: Served) -> None:
     feed = etree.fromstring(httpx.get(f"{served.url}/feeds/daily.atom?date={DAY}").content)
-    ids = [e.text for e in feed.iter(f"{ATOM}id")]
-    assert ids[0] == f"http://127.0.0.1:{served.port}/feeds/daily.atom?date={DAY}"
-    assert ids[1:] == [f"http://127.0.0.1:{served.port}/papers/2401.00001"]
+    links = [e.get("href") for e in feed.iter(f"{ATOM}link") if e.get("type") != "application/pdf"]
+    assert links[0] == f"http://127.0.0.1:{served.port}/feeds/daily.atom?date={DAY}"
+    assert f"http://127.0.0.1:{served.port}/papers/2401.00001" in links
     markdown = httpx.get(f"{served.url}/papers/2401.00001.md").text
     assert f"http://127.0.0.1:{served.port}/papers/2401.00001" in markdown
     assert ":8000" not in markdown

@@ -8,12 +8,13 @@
 Replies registered for one route are served in order; the last one repeats. A route with
 ``query`` matches only requests whose query parameters equal it (order ignored); routes
 without ``query`` match any query. Unmatched requests get a 404. ``Reply(drop=True)`` hangs
-up without answering (a transient network failure).
+up without answering (a transient network failure); ``Reply(delay=...)`` answers late.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -28,6 +29,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/xml; charset=utf-8"
     drop: bool = False  # close the connection without answering (a transient network failure)
+    delay: float = 0.0  # seconds before answering (a server slower than the client's timeout)
 
     def payload(self) -> bytes:
         return self.body.encode() if isinstance(self.body, str) else self.body
@@ -91,6 +93,16 @@ class RecordedServer:
             self._routes.append(route)
             self._routes.sort(key=lambda r: r.query is None)
 
+    def replace(
+        self, path: str, *replies: Reply | bytes | str, query: dict[str, str] | None = None
+    ) -> None:
+        """As `serve`, after dropping the replies registered so far for ``path`` and ``query``
+        (e.g. an upstream whose listing changed from one day to the next)."""
+        wanted = dict(query) if query is not None else None
+        with self._lock:
+            self._routes = [r for r in self._routes if (r.path, r.query) != (path, wanted)]
+        self.serve(path, *replies, query=query)
+
     def _answer(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
@@ -137,6 +149,8 @@ def _handler_for(server: RecordedServer) -> type[BaseHTTPRequestHandler]:
                 headers=dict(self.headers.items()),
             )
             reply = server._answer(request)
+            if reply.delay:
+                time.sleep(reply.delay)
             if reply.drop:
                 self.close_connection = True
                 return

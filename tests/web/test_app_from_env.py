@@ -19,6 +19,7 @@ def test_each_worker_serves_and_runs_the_digest_scheduler_when_configured(
 ) -> None:
     monkeypatch.setenv("PAPERFEED_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("PAPERFEED_SECRET_KEY", "test")
+    monkeypatch.setenv("PAPERFEED_JOB_QUEUE", "0")  # in-process work (tests/jobs: the queue's)
     if database_url:
         monkeypatch.setenv("PAPERFEED_DATABASE_URL", database_url)
     if digest_hour:

@@ -80,7 +80,7 @@ def test_daily_feed_defaults_to_latest_day_with_navigation(reader: TestClient) -
     assert 'href="/?date=2024-01-08&amp;sort=upvotes"' in day
     assert 'href="/?date=2024-01-12&amp;sort=upvotes"' in day
     assert 'submitted 2024-01-10 by <strong class="submitter">curator</strong>' in day
-    assert "3 authors" in day and "cs.CL" in day
+    assert ">Grace Hopper</a>" in day and "cs.CL" in day
 
 
 def test_week_and_month_views(reader: TestClient) -> None:
@@ -95,11 +95,12 @@ def test_week_and_month_views(reader: TestClient) -> None:
     assert 'href="/?date=2024-01-08&amp;sort=upvotes"' in empty  # the next day with papers
 
 
-def test_feed_pagination(reader: TestClient, monkeypatch) -> None:
+def test_feed_pagination(client: TestClient, monkeypatch) -> None:
+    # its own app: the module's shared one may have cached these pages at the usual size
     monkeypatch.setattr("paperfeed.web.pages.FEED_PAGE", 1)
-    first = reader.get("/?date=2024-01-10").text
+    first = client.get("/?date=2024-01-10").text
     assert titles(first) == ["2401.00001"] and "page=2" in first
-    second = reader.get("/?date=2024-01-10&page=2").text
+    second = client.get("/?date=2024-01-10&page=2").text
     assert titles(second) == ["2401.00002"] and "next page" not in second
 
 

@@ -8,14 +8,21 @@ from pathlib import Path
 
 import click
 
+from paperfeed.cli.admin import hide, unhide, unsubscribe
 from paperfeed.cli.bootstrap import bootstrap
-from paperfeed.cli.context import pass_feed
+from paperfeed.cli.context import FeedOpener, pass_existing_feed
 from paperfeed.cli.digest import digest
 from paperfeed.cli.ingest import ingest
+from paperfeed.cli.mcp import mcp
 from paperfeed.cli.migrate import migrate
+from paperfeed.cli.recommend import recommend
 from paperfeed.cli.search import index, search, similar
 from paperfeed.cli.serve import serve
+from paperfeed.cli.sources import sources
+from paperfeed.cli.status import status
+from paperfeed.cli.sync import sync
 from paperfeed.cli.users import user
+from paperfeed.cli.worker import jobs, worker
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import PaperfeedError
@@ -31,7 +38,10 @@ class PaperfeedGroup(click.Group):
             raise click.ClickException(str(error)) from error
 
 
-@click.group(cls=PaperfeedGroup)
+@click.group(cls=PaperfeedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="paperfeed", prog_name="paperfeed", message="%(prog)s %(version)s"
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -44,16 +54,23 @@ class PaperfeedGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None, verbose: int) -> None:
-    """paperfeed: a self-hosted daily papers feed with search and e-mail digests."""
+    """paperfeed: a self-hosted daily papers feed with search and e-mail digests.
+
+    Commands that read (stats, search, user list...) refuse to run where there is no store;
+    ingest, bootstrap, index and serve make one. Shell completion for bash (zsh_source and
+    fish_source alike), e.g. in ~/.bashrc:
+
+    \b
+        eval "$(_PAPERFEED_COMPLETE=bash_source paperfeed)"
+    """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    settings = load_settings(data_dir=data_dir, database_url=database_url)
-    ctx.obj = ctx.with_resource(PaperFeed(settings))
+    ctx.obj = FeedOpener(ctx, load_settings(data_dir=data_dir, database_url=database_url))
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-@pass_feed
+@pass_existing_feed
 def stats(feed: PaperFeed, as_json: bool) -> None:
     """Counts of papers, authors, submissions, votes, users..."""
     counts = feed.stats()
@@ -68,8 +85,18 @@ main.add_command(ingest)
 main.add_command(bootstrap)
 main.add_command(search)
 main.add_command(similar)
+main.add_command(recommend)
 main.add_command(index)
 main.add_command(digest)
 main.add_command(migrate)
 main.add_command(serve)
+main.add_command(mcp)
+main.add_command(sources)
+main.add_command(sync)
+main.add_command(status)
 main.add_command(user)
+main.add_command(hide)
+main.add_command(unhide)
+main.add_command(unsubscribe)
+main.add_command(worker)
+main.add_command(jobs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import click
@@ -53,8 +54,9 @@ def _recent_hf_days(feed: PaperFeed, days: int) -> list[tuple[str, Source]]:
 @click.option(
     "--days", default=3, show_default=True, help="Without sample data: days of HF papers to fetch."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as one JSON object.")
 @pass_feed
-def bootstrap(feed: PaperFeed, everything: bool, days: int) -> None:
+def bootstrap(feed: PaperFeed, everything: bool, days: int, as_json: bool) -> None:
     """Load real papers: the shared sample data if present, else recent days from Hugging Face."""
     data = find_sample_data(feed.settings.shared_dir)
     if data is not None:
@@ -63,13 +65,21 @@ def bootstrap(feed: PaperFeed, everything: bool, days: int) -> None:
     else:
         console.print("no sample data found: fetching recent days from Hugging Face")
         sources = _recent_hf_days(feed, days)
+    reports: list[dict[str, object]] = []
     for description, source in sources:
         with progress_bar(description) as advance:
             try:
                 report = feed.ingest(source, on_progress=advance, index_keywords=False)
             except FetchError as error:  # one unreachable day must not stop the others
                 console.print(f"[red]{description}: {error}[/]")
+                reports.append({"source": description, "error": str(error)})
                 continue
-        click.echo(f"{description}: {report.summary()}")
+        reports.append({"source": description, **report.as_dict()})
+        if not as_json:
+            click.echo(f"{description}: {report.summary()}")
     catch_up_keyword_index(feed)
-    click.echo(f"{feed.count_papers():,} papers in {feed.settings.resolved_database_url}")
+    papers, database = feed.count_papers(), feed.settings.resolved_database_url
+    if as_json:
+        click.echo(json.dumps({"sources": reports, "papers": papers, "database": database}))
+    else:
+        click.echo(f"{papers:,} papers in {database}")

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from paperfeed.cli.context import console, pass_feed
+from paperfeed.cli.context import console, pass_existing_feed, pass_feed
 from paperfeed.core import PaperFeed
 from paperfeed.errors import PaperfeedError
 
@@ -107,10 +107,10 @@ def subscribe(
 @digest.command("list")
 @click.option("--status", type=click.Choice(["pending", "active", "unsubscribed", "bounced"]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@pass_feed
+@pass_existing_feed
 def list_subscribers(feed: PaperFeed, status: str | None, as_json: bool) -> None:
     """Subscribers with their status and preferences."""
-    for s in feed.store.subscriptions.list_subscribers(status=status):
+    for s in feed.digest.subscriptions.list_subscribers(status=status):
         if as_json:
             row = {
                 "id": s.id,

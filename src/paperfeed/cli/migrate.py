@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from paperfeed.cli.context import progress_bar
@@ -19,7 +21,8 @@ from paperfeed.core import copy_database, copy_progress
     "--to", "target_url", required=True, help="The new store, e.g. postgresql://user@host/paperfeed"
 )
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1))
-def migrate(source_url: str, target_url: str, batch_size: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the row counts as JSON.")
+def migrate(source_url: str, target_url: str, batch_size: int, as_json: bool) -> None:
     """Copy papers, users, votes, digests, embeddings and ingest state into another store.
 
     Keys are kept, so the copy searches and links exactly like the original. Safe to interrupt:
@@ -29,13 +32,26 @@ def migrate(source_url: str, target_url: str, batch_size: int) -> None:
     with progress_bar("copying", total=total) as advance:
         advance(done)  # copied by an earlier run
         report = copy_database(source_url, target_url, batch_size=batch_size, on_progress=advance)
-    click.echo(f"{'table':<20} {'source':>10} {'target':>10}  copied now")
-    for count in report.counts:
-        mark = "" if count.ok else "  MISMATCH"
-        copied = report.copied.get(count.table, 0)
-        click.echo(
-            f"{count.table:<20} {count.source:>10,} {count.target:>10,}  {copied:>10,}{mark}"
-        )
+    tables = [
+        {
+            "table": c.table,
+            "source": c.source,
+            "target": c.target,
+            "copied": report.copied.get(c.table, 0),
+            "ok": c.ok,
+        }
+        for c in report.counts
+    ]
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "tables": tables}))
+    else:
+        click.echo(f"{'table':<20} {'source':>10} {'target':>10}  copied now")
+        for t in tables:
+            mark = "" if t["ok"] else "  MISMATCH"
+            click.echo(
+                f"{t['table']:<20} {t['source']:>10,} {t['target']:>10,}  {t['copied']:>10,}{mark}"
+            )
     if not report.ok:
         raise click.ClickException("row counts differ between the stores")
-    click.echo("all rows copied")
+    if not as_json:
+        click.echo("all rows copied")

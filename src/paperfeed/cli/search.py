@@ -7,7 +7,7 @@ import json
 
 import click
 
-from paperfeed.cli.context import console, pass_feed, progress_bar
+from paperfeed.cli.context import console, pass_existing_feed, pass_feed, progress_bar
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.models import Paper
@@ -46,7 +46,7 @@ def _print_paper(number: int, paper: Paper, text: str | None = None) -> None:
 @click.option("--after", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after (date).")
 @click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="Published on or before (date).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@pass_feed
+@pass_existing_feed
 def search(
     feed: PaperFeed,
     query: tuple[str, ...],
@@ -79,7 +79,12 @@ def search(
             )
             for h in results.hits
         ]
-        payload = {"total": results.total_estimate, "message": results.message, "hits": hits}
+        payload = {
+            "total": results.total,
+            "more": results.more,
+            "message": results.message,
+            "hits": hits,
+        }
         click.echo(json.dumps(payload, indent=2))
         return
     if results.message:
@@ -90,14 +95,14 @@ def search(
     for number, hit in enumerate(results.hits, start=offset + 1):
         _print_paper(number, hit.paper, snippet(hit.paper.abstract, results.query, 160))
     shown = offset + len(results.hits)
-    click.echo(f"\n{offset + 1}-{shown} of about {results.total_estimate}")
+    click.echo(f"\n{offset + 1}-{shown} of {'more than ' if results.more else ''}{results.total:,}")
 
 
 @click.command()
 @click.argument("paper_id")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="Print the papers as JSON.")
-@pass_feed
+@pass_existing_feed
 def similar(feed: PaperFeed, paper_id: str, limit: int, as_json: bool) -> None:
     """Papers most similar to PAPER_ID (an arXiv id, URL or local:... id)."""
     try:
@@ -115,20 +120,30 @@ def similar(feed: PaperFeed, paper_id: str, limit: int, as_json: bool) -> None:
 @click.option(
     "--rebuild", is_flag=True, help="Rebuild the vector and keyword indexes from the database."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @pass_feed
-def index(feed: PaperFeed, rebuild: bool) -> None:
+def index(feed: PaperFeed, rebuild: bool, as_json: bool) -> None:
     """Embed new and changed papers for semantic search (resumable; a no-op when up to date)."""
     indexer = feed.search_index
+    report: dict[str, object] = {"model": indexer.model}
+    say = (lambda _text: None) if as_json else click.echo
     if rebuild:
-        click.echo(f"rebuilt the vector index: {indexer.rebuild_index()} vectors")
-        with progress_bar("keyword index", total=feed.store.papers.count_papers()) as advance:
-            keyword = feed.store.papers.catch_up_keyword_index(on_progress=advance, rebuild=True)
-        click.echo(f"rebuilt the keyword index: {keyword} papers")
+        report["rebuilt_vectors"] = indexer.rebuild_index()
+        say(f"rebuilt the vector index: {report['rebuilt_vectors']} vectors")
+        with progress_bar("keyword index", total=feed.count_papers()) as advance:
+            report["rebuilt_keyword_papers"] = feed.catch_up_keyword_index(
+                on_progress=advance, rebuild=True
+            )
+        say(f"rebuilt the keyword index: {report['rebuilt_keyword_papers']} papers")
     pending = indexer.pending()
     if not pending:
         indexer.sync()
-        click.echo(f"Nothing new to embed: the index is up to date ({indexer.vector_count()}).")
-        return
-    with progress_bar(f"embedding with {indexer.model}", total=pending) as advance:
-        embedded = feed.index(on_progress=advance)
-    click.echo(f"embedded {embedded} papers; the vector index holds {indexer.vector_count()}")
+        say(f"Nothing new to embed: the index is up to date ({indexer.vector_count()}).")
+    else:
+        with progress_bar(f"embedding with {indexer.model}", total=pending) as advance:
+            embedded = feed.index(on_progress=advance)
+        report["embedded"] = embedded
+        say(f"embedded {embedded} papers; the vector index holds {indexer.vector_count()}")
+    if as_json:
+        report.setdefault("embedded", 0)
+        click.echo(json.dumps({**report, "vectors": indexer.vector_count()}))

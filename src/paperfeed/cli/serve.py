@@ -12,8 +12,9 @@ import logging
 
 import click
 
-from paperfeed.cli.context import console
+from paperfeed.cli.context import console, feed_of
 from paperfeed.cli.ingest import catch_up_keyword_index
+from paperfeed.cli.sync import sync_in_child
 from paperfeed.config import base_url_configured, server_settings
 from paperfeed.core import PaperFeed
 
@@ -38,8 +39,7 @@ def serve(ctx: click.Context, host: str, port: int, no_index: bool, access_log: 
 
     from paperfeed.web.app import create_app, redact_tokens_in_access_log
 
-    feed = ctx.find_object(PaperFeed)
-    assert feed is not None, "the paperfeed group puts the PaperFeed in the context"
+    feed = feed_of(ctx)
     settings = server_settings(feed.settings, host, port)
     if settings != feed.settings:
         feed = ctx.with_resource(PaperFeed(settings))
@@ -52,11 +52,18 @@ def serve(ctx: click.Context, host: str, port: int, no_index: bool, access_log: 
         )
     catch_up_keyword_index(feed)  # e.g. rebuilt after an upgrade: now, not in a request
     app = create_app(feed)
-    if not no_index:
+    # With the job queue (PostgreSQL), `paperfeed worker`s do the background work: this only serves.
+    in_process = feed.job_queue is None
+    if in_process and not no_index:
         feed.index_in_background(every=REINDEX_SECONDS)
-    scheduler = feed.start_digest_scheduler()
-    retrier = feed.start_submission_retrier()  # submissions that wait for arXiv
+    scheduler = feed.start_digest_scheduler() if in_process else None
+    retrier = feed.start_submission_retrier() if in_process else None  # waiting for arXiv
+    # followed sources, synced by a child process (its parsing and embedding never hold this
+    # process's GIL nor take the CPU from requests)
+    syncer = feed.start_sync_scheduler(run=sync_in_child(feed.settings)) if in_process else None
     console.print(f"paperfeed on http://{host}:{port}/ (store: {feed.settings.data_dir})")
+    if not in_process:
+        console.print("background work: the job queue's `paperfeed worker` processes")
     redact_tokens_in_access_log()
     try:
         uvicorn.run(
@@ -68,7 +75,10 @@ def serve(ctx: click.Context, host: str, port: int, no_index: bool, access_log: 
             proxy_headers=False,  # the app reads X-Forwarded-For, from trusted proxies only
         )
     finally:
-        retrier.stop()
+        if retrier is not None:
+            retrier.stop()
+        if syncer is not None:
+            syncer.stop()
         if scheduler is not None:
             scheduler.stop()
 

@@ -29,7 +29,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from paperfeed.community.passwords import MAX_PASSWORD, check_password
 from paperfeed.emails import check_email
-from paperfeed.errors import Conflict, Forbidden, Invalid, RateLimited, Unauthorized, Unavailable
+from paperfeed.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 from paperfeed.models import User
 from paperfeed.store import SqlStore
 
@@ -189,3 +197,19 @@ def require_admin(user: User | None) -> User:
     if not user.is_admin:
         raise Forbidden("only administrators can do that")
     return user
+
+
+def change_password(
+    store: SqlStore, username: str, password: str, *, hashing: PasswordHashing | None = None
+) -> User:
+    """An operator sets the password of `username` (any case): the policy of sign-up holds, and
+    every session of the account ends (a reset is often for an account in the wrong hands).
+    NotFound for no such user, Invalid for a password the policy refuses."""
+    user = store.community.get_user_by_username(username.strip())
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    check_password(password, [user.username, *(user.email or "").split("@")])
+    password_hash = (hashing or _default_hashing).hash(password)
+    changed = store.community.admin.set_password_hash(user.username, password_hash)
+    store.sessions.delete_user_sessions(user.id)
+    return changed

@@ -30,13 +30,19 @@ def set_hidden(
 ) -> None:
     """Hide (or show again) a paper everywhere, or only its submission to the feed (admins)."""
     admin = require_admin(user)
+    apply_hidden(store, paper_id, target=target, hidden=hidden, by=admin.username)
+
+
+def apply_hidden(store: SqlStore, paper_id: str, *, target: str, hidden: bool, by: str) -> None:
+    """Hide or show `target` of `paper_id`, on behalf of `by` (an administrator, or the operator
+    at the command line, who needs no account); NotFound for an unknown paper."""
     if target not in HIDE_TARGETS:
         raise Invalid(f"target must be one of {', '.join(HIDE_TARGETS)}")
     if target == "paper":
         store.papers.set_paper_hidden(paper_id, hidden)
     else:
         store.community.set_submission_hidden(paper_id, hidden)
-    log.info("%s set %s %s hidden=%s", admin.username, target, paper_id, hidden)
+    log.info("%s set %s %s hidden=%s", by, target, paper_id, hidden)
 
 
 def paper_for_reader(

@@ -3,51 +3,59 @@
 A digest covers one feed day (daily subscribers) or the seven days ending on it (weekly).
 Its papers are the period's submissions and new arXiv listings ("candidates"):
 
-* personal picks, ranked by how close each candidate is to the subscriber's interests: every
-  saved search (embedded as a query) and every recently upvoted paper of the linked account is
-  one interest vector; a candidate's score is its best cosine similarity to any of them. The
-  distinct interests of a batch of subscribers are scored with one matrix product (interests x
-  candidates); each subscriber's scores are the best of their own rows.
-  Papers by a followed author (names matched case- and accent-insensitively) come first.
+* personal picks, ranked by the one ranker of personal feeds (paperfeed.recommend): the
+  subscriber's saved searches, followed authors and (for a linked account that wants them) its
+  recent upvotes are their signals; papers by a followed author (names matched case- and
+  accent-insensitively, initials too) come first. A pick needs evidence: a followed author, an
+  author of an upvoted paper, or a cosine of at least `min_similarity` to a search or upvote.
 * the period's trending papers (feed.rank_trending as of the end of the period) fill the rest.
 
 Category filters apply to both; papers the subscriber upvoted or was sent in an earlier digest
 are never picked. Every paper carries a short reason shown in the e-mail.
-
-Longer than our other modules because the Composer's batch scoring, author follows, category
-filters and reasons read as one algorithm; the candidate pool it scores comes from here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import islice
-from typing import Protocol
-
-import numpy as np
+from typing import Any
 
 from paperfeed import listings
 from paperfeed.models import Paper, Preferences, Subscriber
+from paperfeed.recommend import CandidatePool, RankOptions, ReaderSignals, Recommender
+from paperfeed.recommend.authors import normalize_name
+from paperfeed.recommend.pool import category_allows
+from paperfeed.recommend.ranker import VectorSource
+from paperfeed.recommend.signals import AUTHOR, LIBRARY, LIBRARY_AUTHOR, SEARCH
 from paperfeed.store import SqlStore
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "PERSONAL",
+    "TRENDING",
+    "Candidates",
+    "ComposeOptions",
+    "Composer",
+    "Digest",
+    "Pick",
+    "VectorSource",
+    "category_allows",
+    "is_due",
+    "load_candidates",
+    "normalize_name",
+    "period_for",
+]
 
 log = logging.getLogger(__name__)
 
 PERSONAL = ("search", "author", "upvoted")
 TRENDING = "trending"
-
-
-class VectorSource(Protocol):
-    """What composing needs from search (search.engine.SearchEngine provides it)."""
-
-    def embed_query(self, text: str) -> np.ndarray: ...
-
-    def vectors_for(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+# The ranker's kinds of reason as a digest names its picks.
+_PICK_KINDS = {SEARCH: "search", AUTHOR: "author", LIBRARY_AUTHOR: "author", LIBRARY: "upvoted"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,6 @@ class ComposeOptions:
     min_similarity: float = 0.35  # cosine below which a paper is not a personal pick
     trending_reserve: int = 3  # slots kept for trending papers (at most half the digest)
     upvotes_per_user: int = 20  # recent upvotes used as interests
-    chunk: int = 4096  # subscribers scored per matrix product
     max_candidates: int = 5000  # new arXiv listings considered per period
 
 
@@ -98,52 +105,26 @@ def is_due(prefs: Preferences, date: dt.date) -> bool:
     return prefs.frequency == "daily" or date.isoweekday() == 7
 
 
-@lru_cache(maxsize=65_536)
-def normalize_name(name: str) -> str:
-    """Lower-case, accents and punctuation dropped, spaces collapsed: "J. Müller" -> "j muller"."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    letters = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
-    return " ".join(letters.split())
-
-
-def category_allows(categories: tuple[str, ...], paper_categories: Sequence[str]) -> bool:
-    """No filter, a paper of unknown category, or one matching a category or archive ("cs")."""
-    if not categories or not paper_categories:
-        return True
-    return any(pc == c or pc.startswith(c + ".") for c in categories for pc in paper_categories)
-
-
 @dataclass(slots=True)
 class Candidates:
-    """The papers of one period, with their vectors and indexes for matching."""
+    """The papers of one period, as the ranker's pool, and its trending order."""
 
     start: dt.date
     end: dt.date
-    papers: list[Paper]
-    trending: list[tuple[int, int]]  # (index into papers, upvotes), best first
-    matrix: np.ndarray  # (len(papers), dim) float32; zero rows for papers without a vector
-    by_author: dict[str, list[int]] = field(default_factory=dict)
-    index: dict[str, int] = field(default_factory=dict)
+    pool: CandidatePool
+    trending: list[tuple[int, int]]  # (index into pool.papers, upvotes), best first
     trending_picks: dict[int, Pick] = field(default_factory=dict)  # shared by all digests
-    _category_masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _trending_allowed: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
 
-    def category_mask(self, categories: tuple[str, ...]) -> np.ndarray:
-        mask = self._category_masks.get(categories)
-        if mask is None:
-            mask = np.fromiter(
-                (category_allows(categories, p.categories) for p in self.papers),
-                dtype=bool,
-                count=len(self.papers),
-            )
-            self._category_masks[categories] = mask
-        return mask
+    @property
+    def papers(self) -> list[Paper]:
+        return self.pool.papers
 
     def trending_allowed(self, categories: tuple[str, ...]) -> list[int]:
         """The trending papers (indexes, best first) a category filter lets through."""
         allowed = self._trending_allowed.get(categories)
         if allowed is None:
-            mask = self.category_mask(categories)
+            mask = self.pool.category_mask(categories)
             allowed = self._trending_allowed[categories] = [c for c, _ in self.trending if mask[c]]
         return allowed
 
@@ -162,49 +143,19 @@ def load_candidates(
     as_of = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
     ranked = listings.rank_trending(items, now=as_of, gravity=gravity, limit=len(items))
     papers: list[Paper] = [t.item.paper for t in ranked]
-    index = {p.id: i for i, p in enumerate(papers)}
     trending = [(i, t.item.upvotes) for i, t in enumerate(ranked)]
     weekly = start != end
     trending_picks = {
         i: Pick(papers[i], TRENDING, _trending_reason(up, weekly), float(up)) for i, up in trending
     }
+    listed = {p.id for p in papers}
     for paper in store.papers.papers_published_between(start, end, limit=options.max_candidates):
-        if paper.id not in index:
-            index[paper.id] = len(papers)
+        if paper.id not in listed:
+            listed.add(paper.id)
             papers.append(paper)
-    by_author: dict[str, list[int]] = defaultdict(list)
-    for i, paper in enumerate(papers):
-        for name in paper.authors:
-            by_author[normalize_name(name)].append(i)
-    matrix = _matrix([p.id for p in papers], vectors)
-    return Candidates(start, end, papers, trending, matrix, dict(by_author), index, trending_picks)
-
-
-def _matrix(paper_ids: list[str], vectors: VectorSource | None) -> np.ndarray:
-    found = vectors.vectors_for(paper_ids) if vectors is not None and paper_ids else {}
-    dim = len(next(iter(found.values()))) if found else 1
-    matrix = np.zeros((len(paper_ids), dim), dtype=np.float32)
-    for i, paper_id in enumerate(paper_ids):
-        vector = found.get(paper_id)
-        if vector is not None:
-            matrix[i] = vector
-    if paper_ids and len(found) < len(paper_ids):
-        log.info(
-            "%d of %d candidate papers have no vector yet",
-            len(paper_ids) - len(found),
-            len(paper_ids),
-        )
-    return matrix
-
-
-@dataclass(slots=True)
-class _Interests:
-    """The distinct interests of a batch of subscribers, and whose they are."""
-
-    vectors: np.ndarray  # (distinct interests, dim)
-    reasons: list[tuple[str, str]]  # (kind, reason) of each
-    owners: np.ndarray  # batch positions of the subscribers with interests
-    ids: np.ndarray  # (len(owners), most interests of one): each owner's in order, -1 after
+    found = vectors.vectors_for([p.id for p in papers]) if vectors is not None and papers else {}
+    pool = CandidatePool.from_vectors(papers, [found.get(p.id) for p in papers])
+    return Candidates(start, end, pool, trending, trending_picks)
 
 
 class Composer:
@@ -217,99 +168,52 @@ class Composer:
         vectors: VectorSource | None,
         options: ComposeOptions = DEFAULT_OPTIONS,
         *,
-        query_cache: dict[str, np.ndarray] | None = None,
+        query_cache: dict[str, Any] | None = None,
     ) -> None:
+        """`query_cache`: saved searches' vectors, shared by the composers of one run."""
         self.store = store
         self.candidates = candidates
-        self.vectors = vectors
         self.options = options
-        self._queries = query_cache if query_cache is not None else {}
+        self.recommender = Recommender(
+            store,
+            vectors,
+            options=RankOptions(min_similarity=options.min_similarity),
+            text_cache=query_cache,
+        )
 
     def compose(self, date: dt.date, subscribers: Sequence[Subscriber]) -> list[Digest]:
-        digests: list[Digest] = []
-        for begin in range(0, len(subscribers), self.options.chunk):
-            digests.extend(
-                self._compose_batch(date, subscribers[begin : begin + self.options.chunk])
+        upvoted = self._upvoted(subscribers)
+        sent = self._sent(subscribers)
+        return [
+            self._digest(
+                date,
+                subscriber,
+                upvoted.get(subscriber.user_id, []) if subscriber.user_id is not None else [],
+                sent.get(subscriber.id, set()),
             )
-        return digests
-
-    # -- one batch ---------------------------------------------------------------------------
-
-    def _compose_batch(self, date: dt.date, batch: Sequence[Subscriber]) -> list[Digest]:
-        cands = self.candidates
-        n, m = len(batch), len(cands.papers)
-        if m == 0:
-            return [Digest(s, date, cands.start) for s in batch]
-        upvoted = self._upvoted(batch)
-        scores = np.full((n, m), -np.inf, dtype=np.float32)
-        best_interest = np.zeros((n, m), dtype=np.int32)  # which interest gave each score
-        interests = self._interests(batch, upvoted)
-        reasons = interests.reasons if interests is not None else []
-        if interests is not None:
-            sims = interests.vectors @ cands.matrix.T  # the one matrix product
-            best, which = _best_of_own(sims, interests.ids)
-            best[best < self.options.min_similarity] = -np.inf
-            scores[interests.owners] = best
-            best_interest[interests.owners] = which
-        by_author = self._follow_authors(batch, scores)
-        blocked = self._blocked(batch, upvoted)
-        self._exclude(batch, scores, blocked)
-        top = min(max(s.prefs.max_papers for s in batch), m)
-        order = (
-            np.argpartition(-scores, top - 1, axis=1)[:, :top]
-            if top < m
-            else np.tile(np.arange(m), (n, 1))
-        )
-        top_scores = np.take_along_axis(scores, order, axis=1)
-        rank = np.argsort(-top_scores, axis=1, kind="stable")
-        ranked = np.take_along_axis(order, rank, axis=1)
-        sorted_scores = np.take_along_axis(top_scores, rank, axis=1)
-        finite = np.isfinite(sorted_scores).sum(axis=1).tolist()
-        ranked_scores = sorted_scores.tolist()
-        ranked_interests = np.take_along_axis(best_interest, ranked, axis=1).tolist()
-        digests = []
-        for pos, (subscriber, chosen) in enumerate(zip(batch, ranked.tolist(), strict=True)):
-            k = finite[pos]
-            personal = zip(chosen[:k], ranked_scores[pos], ranked_interests[pos], strict=False)
-            digests.append(
-                self._digest(
-                    date,
-                    subscriber,
-                    personal,
-                    by_author.get(pos, {}),
-                    blocked.get(pos, set()),
-                    reasons,
-                )
-            )
-        return digests
+            for subscriber in subscribers
+        ]
 
     def _digest(
-        self,
-        date: dt.date,
-        subscriber: Subscriber,
-        personal: Iterable[tuple[int, float, int]],
-        by_author: dict[int, str],
-        blocked: set[int],
-        reasons: list[tuple[str, str]],
+        self, date: dt.date, subscriber: Subscriber, upvoted: list[str], sent: set[str]
     ) -> Digest:
-        """`personal`: (candidate, score, interest) of the picks, best first."""
         cands = self.candidates
-        n = subscriber.prefs.max_papers
-        allowed = cands.trending_allowed(subscriber.prefs.categories)
+        prefs = subscriber.prefs
+        n = prefs.max_papers
+        blocked = {cands.pool.index[p] for p in (*sent, *upvoted) if p in cands.pool.index}
+        allowed = cands.trending_allowed(prefs.categories)
         first_allowed = list(islice((c for c in allowed if c not in blocked), n))
         reserve = min(self.options.trending_reserve, n // 2, len(first_allowed))
-        picks = []
-        taken = set()
-        for c, score, interest in islice(personal, n - reserve):
-            taken.add(c)
-            author = by_author.get(c)
-            if author is not None:
-                picks.append(
-                    Pick(cands.papers[c], "author", f"by an author you follow: {author}", 1.0)
-                )
-            else:
-                kind, reason = reasons[interest]
-                picks.append(Pick(cands.papers[c], kind, reason, score))
+        signals = ReaderSignals(
+            searches=prefs.searches,
+            authors=prefs.authors,
+            upvoted=tuple(upvoted) if prefs.like_upvoted else (),
+            category_filter=prefs.categories,
+            exclude=(*sent, *upvoted),
+        )
+        found = self.recommender.rank_pool(cands.pool, signals, n - reserve)
+        picks = [Pick(r.paper, _PICK_KINDS.get(r.kind, r.kind), r.reason, r.score) for r in found]
+        taken = {cands.pool.index[p.paper.id] for p in picks}
         trending = [cands.trending_picks[c] for c in first_allowed if c not in taken]
         del trending[n - len(picks) :]
         return Digest(subscriber, date, cands.start, picks, trending)
@@ -322,129 +226,14 @@ class Composer:
             return {}
         return self.store.community.votes_by_users(users, per_user=self.options.upvotes_per_user)
 
-    def _interests(
-        self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]
-    ) -> _Interests | None:
-        if self.vectors is None or not self.candidates.matrix.any():
-            return None
-        liked = {
-            s.user_id: upvoted.get(s.user_id, [])
-            for s in batch
-            if s.prefs.like_upvoted and s.user_id is not None
-        }
-        liked_ids = sorted({pid for ids in liked.values() for pid in ids})
-        liked_vectors = self.vectors.vectors_for(liked_ids) if liked_ids else {}
-        titles = (
-            {p.id: p.title for p in self.store.papers.get_papers(list(liked_vectors))}
-            if liked_vectors
-            else {}
-        )
-        ids: dict[tuple[str, str], int] = {}  # (kind, search or paper id) -> interest
-        vectors: list[np.ndarray] = []
-        reasons: list[tuple[str, str]] = []
-        owners: list[int] = []
-        rows: list[list[int]] = []
-        for pos, subscriber in enumerate(batch):
-            wanted = [("search", search) for search in subscriber.prefs.searches]
-            wanted += [
-                ("upvoted", paper_id)
-                for paper_id in liked.get(subscriber.user_id, ())  # type: ignore[arg-type]
-                if paper_id in liked_vectors
-            ]
-            for key in wanted:
-                if key not in ids:
-                    ids[key] = len(reasons)
-                    kind, value = key
-                    if kind == "search":
-                        vectors.append(self._query_vector(value))
-                        reasons.append((kind, f"matches your search '{value}'"))
-                    else:
-                        vectors.append(liked_vectors[value])
-                        title = _short(titles.get(value, value))
-                        reasons.append((kind, f"like '{title}' you upvoted"))
-            if wanted:
-                owners.append(pos)
-                rows.append([ids[key] for key in wanted])
-        if not rows:
-            return None
-        table = np.full((len(rows), max(map(len, rows))), -1, dtype=np.int32)
-        for i, row in enumerate(rows):
-            table[i, : len(row)] = row
-        return _Interests(np.asarray(vectors, dtype=np.float32), reasons, np.asarray(owners), table)
-
-    def _query_vector(self, text: str) -> np.ndarray:
-        key = " ".join(text.casefold().split())
-        vector = self._queries.get(key)
-        if vector is None:
-            vector = np.asarray(self.vectors.embed_query(text), dtype=np.float32)  # type: ignore[union-attr]
-            self._queries[key] = vector
-        return vector
-
-    def _follow_authors(
-        self, batch: Sequence[Subscriber], scores: np.ndarray
-    ) -> dict[int, dict[int, str]]:
-        """Boost papers by followed authors above any similarity; returns, per subscriber, the
-        followed name of each such candidate."""
-        found: dict[int, dict[int, str]] = {}
-        by_author = self.candidates.by_author
-        for pos, subscriber in enumerate(batch):
-            for name in subscriber.prefs.authors:
-                for c in by_author.get(normalize_name(name), ()):
-                    names = found.setdefault(pos, {})
-                    if c not in names:
-                        names[c] = name
-                        scores[pos, c] = 2.0
-        return found
-
-    def _blocked(
-        self, batch: Sequence[Subscriber], upvoted: dict[int, list[str]]
-    ) -> dict[int, set[int]]:
-        """Candidates each subscriber must not get: sent before, or upvoted themselves."""
-        index = self.candidates.index
-        position = {s.id: pos for pos, s in enumerate(batch)}
-        blocked: dict[int, set[int]] = defaultdict(set)
+    def _sent(self, batch: Sequence[Subscriber]) -> dict[int, set[str]]:
+        """The candidates each subscriber was sent in an earlier digest."""
+        sent: dict[int, set[str]] = defaultdict(set)
         for subscriber_id, paper_id in self.store.subscriptions.sent_papers(
-            list(position), list(index)
+            [s.id for s in batch], list(self.candidates.pool.index)
         ):
-            blocked[position[subscriber_id]].add(index[paper_id])
-        for pos, subscriber in enumerate(batch):
-            for paper_id in upvoted.get(subscriber.user_id, ()) if subscriber.user_id else ():
-                if paper_id in index:
-                    blocked[pos].add(index[paper_id])
-        return blocked
-
-    def _exclude(
-        self, batch: Sequence[Subscriber], scores: np.ndarray, blocked: dict[int, set[int]]
-    ) -> None:
-        """No personal pick outside a subscriber's categories, nor among their blocked papers."""
-        by_categories: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for pos, subscriber in enumerate(batch):
-            if subscriber.prefs.categories:
-                by_categories[subscriber.prefs.categories].append(pos)
-        for categories, positions in by_categories.items():
-            outside = np.flatnonzero(~self.candidates.category_mask(categories))
-            scores[np.ix_(np.array(positions, dtype=np.intp), outside)] = -np.inf
-        for pos, papers in blocked.items():
-            scores[pos, list(papers)] = -np.inf
-
-
-def _best_of_own(sims: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of `ids` (one subscriber's interests) and each candidate: the best
-    similarity among those interests, and the first interest reaching it."""
-    best = sims[ids[:, 0]]
-    which = np.repeat(ids[:, :1], sims.shape[1], axis=1)
-    for k in range(1, ids.shape[1]):
-        rows = np.flatnonzero(ids[:, k] >= 0)
-        other = sims[ids[rows, k]]
-        better = other > best[rows]
-        best[rows] = np.where(better, other, best[rows])
-        which[rows] = np.where(better, ids[rows, k][:, None], which[rows])
-    return best, which
-
-
-def _short(title: str, limit: int = 80) -> str:
-    title = " ".join(title.split())
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+            sent[subscriber_id].add(paper_id)
+        return sent
 
 
 def _trending_reason(upvotes: int, weekly: bool) -> str:

@@ -189,12 +189,20 @@ class DigestService:
             options=self.options,
         )
 
-    def due_subscribers(self, date: dt.date) -> list[Subscriber]:
+    def due_subscribers(self, date: dt.date, among: range | None = None) -> list[Subscriber]:
+        """Active subscribers due on `date` (whose id is in `among`, if given)."""
         return [
             s
             for s in self.store.subscriptions.list_subscribers(status=ACTIVE)
-            if is_due(s.prefs, date)
+            if is_due(s.prefs, date) and (among is None or s.id in among)
         ]
+
+    def batches(self, date: dt.date, size: int) -> list[range]:
+        """The ranges of `size` subscriber ids (multiples of `size`) with someone to send
+        `date`'s digest to: for `send(date, among=...)`, side by side (the job queue's unit)."""
+        open_rows = self.store.subscriptions.outbox(date, [OUTBOX_PENDING, OUTBOX_SENDING])
+        ids = {s.id for s in self.due_subscribers(date)} | {e.subscriber_id for e in open_rows}
+        return [range(start, start + size) for start in sorted({i - i % size for i in ids})]
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -211,24 +219,28 @@ class DigestService:
             reports.append(report)
         return reports
 
-    def send(self, date: dt.date, *, dry_run: bool = False) -> DigestReport:
-        """Send `date`'s digests to every due subscriber not yet served. Idempotent: safe to
-        run from cron every hour, or again after a crash."""
+    def send(
+        self, date: dt.date, *, dry_run: bool = False, among: range | None = None
+    ) -> DigestReport:
+        """Send `date`'s digests to every due subscriber not yet served (whose id is in
+        `among`, if given: one of `batches`, which other senders may send meanwhile).
+        Idempotent: safe to run from cron every hour, or again after a crash."""
         started = time.perf_counter()
         report = DigestReport(date=date, dry_run=dry_run)
-        with sender_lock(self.store, self.settings.data_dir) as acquired:
+        batch = None if among is None else f"{date}.{among.start}-{among.stop}"
+        with sender_lock(self.store, self.settings.data_dir, batch) as acquired:
             if not acquired:
                 report.locked = True
             elif dry_run:
-                self._dry_run(date, report)
+                self._dry_run(date, report, among)
             else:
-                self._send(date, report)
+                self._send(date, report, among)
         report.seconds = time.perf_counter() - started
         log.info("digest %s", report.summary())
         return report
 
-    def _dry_run(self, date: dt.date, report: DigestReport) -> None:
-        due = self.due_subscribers(date)
+    def _dry_run(self, date: dt.date, report: DigestReport, among: range | None) -> None:
+        due = self.due_subscribers(date, among)
         settled = {
             e.subscriber_id
             for e in self.store.subscriptions.outbox(date)
@@ -244,11 +256,15 @@ class DigestService:
                 self.renderer.render_digest(digest)
                 report.papers += len(digest.paper_ids)
 
-    def _send(self, date: dt.date, report: DigestReport) -> None:
-        due = self.due_subscribers(date)
+    def _send(self, date: dt.date, report: DigestReport, among: range | None) -> None:
+        due = self.due_subscribers(date, among)
         report.due = len(due)
         report.planned = self.store.subscriptions.plan_digests(date, [s.id for s in due])
-        entries = self.store.subscriptions.outbox(date)
+        entries = [
+            e
+            for e in self.store.subscriptions.outbox(date)
+            if among is None or e.subscriber_id in among
+        ]
         open_entries = [e for e in entries if e.status in (OUTBOX_PENDING, OUTBOX_SENDING)]
         report.already_done = len(entries) - len(open_entries)
         report.resumed = sum(e.status == OUTBOX_SENDING for e in open_entries)

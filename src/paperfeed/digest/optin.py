@@ -121,6 +121,21 @@ class Subscriptions:
         log.info("subscriber %d unsubscribed", subscriber.id)
         return self.store.subscriptions.update_subscriber(subscriber.id, status=UNSUBSCRIBED)
 
+    def unsubscribe_address(self, email: str) -> Subscriber:
+        """Operator path (CLI): stop all digests to `email` (idempotent); NotFound when that
+        address never subscribed."""
+        subscriber = self.store.subscriptions.find_subscriber(check_email(email))
+        if subscriber is None:
+            raise NotFound(f"{email.strip()} is not a subscriber")
+        if subscriber.status == UNSUBSCRIBED:
+            return subscriber
+        log.info("subscriber %d unsubscribed by the operator", subscriber.id)
+        return self.store.subscriptions.update_subscriber(subscriber.id, status=UNSUBSCRIBED)
+
+    def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
+        """Every subscriber (with `status` only, if given)."""
+        return self.store.subscriptions.list_subscribers(status=status)
+
     def new_link(self, token: str) -> Subscriber:
         """Invalidate every link sent so far to the token's address (the token included) and
         e-mail that address a new one (within the cap)."""

@@ -8,12 +8,14 @@ import io
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any
 
 import bibtexparser
 import orjson
+from bibtexparser.library import Library
 from bibtexparser.middlewares import SeparateCoAuthors, SplitNameParts
 from bibtexparser.model import Entry
 
@@ -201,39 +203,76 @@ def read_bibtex(path: str | os.PathLike[str], *, source: str = "bibtex") -> Sour
 
     Names and titles lose their braces and LaTeX accents; ``@string`` macros are honoured.
     """
+    with open_text(path) as stream:
+        for start, library in parse_bibtex_blocks(stream):
+            for block in library.failed_blocks:
+                yield SkippedRecord(
+                    f"{path}:{start}", f"malformed BibTeX entry ({type(block).__name__})"
+                )
+            for entry in library.entries:
+                try:
+                    yield Record(paper_from_bibtex(entry, source=source))
+                except InvalidRecord as error:
+                    yield SkippedRecord(f"{path}:{start}", f"{entry.key}: {error}")
+
+
+def parse_bibtex_blocks(lines: Iterable[str]) -> Iterator[tuple[int, Library]]:
+    """(first line number, parsed block) of each ``@entry`` block of BibTeX text, one at a time
+    (memory stays bounded); ``@string`` macros are honoured, comments and preambles skipped."""
     strings: list[str] = []
-    for start, chunk in _bibtex_chunks(path):
+    for start, chunk in _bibtex_chunks(lines):
         head = chunk.lstrip()[:8].lower()
         if head.startswith("@string"):
             strings.append(chunk)
         if not head.startswith("@") or head.startswith(("@string", "@comment", "@preamble")):
             continue
-        library = bibtexparser.parse_string(
-            "".join(strings) + chunk, append_middleware=[SeparateCoAuthors(), SplitNameParts()]
-        )
-        for block in library.failed_blocks:
-            yield SkippedRecord(
-                f"{path}:{start}", f"malformed BibTeX entry ({type(block).__name__})"
-            )
-        for entry in library.entries:
-            try:
-                yield Record(paper_from_bibtex(entry, source=source))
-            except InvalidRecord as error:
-                yield SkippedRecord(f"{path}:{start}", f"{entry.key}: {error}")
+        text = "".join(strings) + chunk
+        middleware = [SeparateCoAuthors(), SplitNameParts()]
+        yield start, bibtexparser.parse_string(text, append_middleware=middleware)
 
 
-def _bibtex_chunks(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+def _bibtex_chunks(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     """(first line number, text) of each block that starts with ``@`` at the start of a line."""
-    lines: list[str] = []
+    block: list[str] = []
     start = 1
-    with open_text(path) as stream:
-        for lineno, line in enumerate(stream, 1):
-            if line.lstrip().startswith("@") and lines:
-                yield start, "".join(lines)
-                lines, start = [], lineno
-            lines.append(line)
-    if lines:
-        yield start, "".join(lines)
+    for lineno, line in enumerate(lines, 1):
+        if line.lstrip().startswith("@") and block:
+            yield start, "".join(block)
+            block, start = [], lineno
+        block.append(line)
+    if block:
+        yield start, "".join(block)
+
+
+@dataclass(frozen=True, slots=True)
+class BibtexReference:
+    """What a BibTeX entry says about a paper it cites (nothing is required; empty when
+    absent): the reading of a reference manager's export."""
+
+    key: str
+    title: str
+    abstract: str
+    authors: list[str]
+    arxiv_id: str | None
+    doi: str | None
+    year: int | None
+
+
+def bibtex_reference(entry: Entry) -> BibtexReference:
+    """The reference an entry parsed by `parse_bibtex_blocks` describes (braces and LaTeX
+    accents decoded)."""
+    fields = {f.key.lower(): f.value for f in entry.fields}
+    arxiv = _bibtex_arxiv_id(fields)
+    year = _field(fields, "year").strip("{} ")
+    return BibtexReference(
+        key=entry.key,
+        title=latex_to_text(_field(fields, "title")),
+        abstract=clean_text(_field(fields, "abstract")),
+        authors=_bibtex_names(fields.get("author")),
+        arxiv_id=arxiv[0] if arxiv else None,
+        doi=optional_text(_field(fields, "doi")),
+        year=int(year) if year.isdigit() and len(year) == 4 else None,
+    )
 
 
 def paper_from_bibtex(entry: Entry, *, source: str = "bibtex") -> Paper:

@@ -9,20 +9,34 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 
 from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
+from paperfeed.code_links import project_page_url, repository_url
 from paperfeed.errors import InvalidRecord
-from paperfeed.ingest.base import Record, Source
+from paperfeed.ingest.base import Parsed, Record, Source
 from paperfeed.ingest.files import open_binary
+from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.normalize import clean_text, parse_datetime, split_authors
+from paperfeed.links import safe_url
 from paperfeed.models import Paper, SkippedRecord, Submission
 
 log = logging.getLogger(__name__)
 
 SOURCE = "hf-daily"
+HUB = "https://huggingface.co"  # what the Hub's site-relative links (/avatars/...) are under
+# Keys of the Hub's paper object and daily item that Paper and Submission hold in their own
+# fields; every other key is kept as served (their `hf` dicts).
+PAPER_FIELDS = frozenset(
+    {"id", "title", "summary", "publishedAt", "upvotes", "githubRepo", "projectPage"}
+    | {"submittedOnDailyAt", "submittedOnDailyBy"}
+)
+ITEM_FIELDS = frozenset({"paper", "title", "summary", "publishedAt", "file_date"})
+# Keys whose values are links: kept only when they pass the http(s) allow-list.
+LINK_FIELDS = frozenset({"avatarUrl", "avatar", "thumbnail", "mediaUrl", "mediaUrls"})
 
 
 def read_hf_daily(path: str | os.PathLike[str], *, day: dt.date | None = None) -> Source:
@@ -87,6 +101,24 @@ def fetch_hf_daily(
     yield from iter_hf_daily_items(obj, day=day, location=str(response.url))
 
 
+def fetch_hf_day(
+    day: dt.date, *, endpoint: str = "https://huggingface.co", client: PoliteClient
+) -> list[Parsed]:
+    """The records of one day of ``GET /api/daily_papers?date=`` through `client` (retries,
+    delays); FetchError when the Hub cannot be reached or answers something that is not JSON."""
+    url = f"{endpoint.rstrip('/')}/api/daily_papers"
+    response = client.get(url, {"date": day.isoformat()})
+    try:
+        obj = orjson.loads(response.content)
+    except orjson.JSONDecodeError as error:
+        raise FetchError(str(response.url), f"not a daily papers answer: {error}") from None
+    items = obj.get("data") if isinstance(obj, dict) else obj
+    if not isinstance(items, list):
+        raise FetchError(str(response.url), f"not a daily papers answer: {str(obj)[:200]}")
+    log.info("hf daily %s: %d items", day, len(items))
+    return list(iter_hf_daily_items(obj, day=day, location=str(response.url)))
+
+
 def _items_of_lines(
     path: str | os.PathLike[str], first: bytes, rest: Iterable[bytes], day: dt.date | None
 ) -> Source:
@@ -135,6 +167,8 @@ def _record(item: dict, day: dt.date | None) -> Record:
     if not abstract:
         raise InvalidRecord("missing abstract")
     abs_url, pdf_url = arxiv_links(arxiv_id, version)
+    github = paper.get("githubRepo")
+    project = paper.get("projectPage")
     record = Paper(
         id=arxiv_id,
         title=title,
@@ -145,6 +179,9 @@ def _record(item: dict, day: dt.date | None) -> Record:
         abs_url=abs_url,
         pdf_url=pdf_url,
         source=SOURCE,
+        code_url=repository_url(github) if isinstance(github, str) else None,
+        project_url=project_page_url(project) if isinstance(project, str) else None,
+        hf=hub_fields({k: v for k, v in paper.items() if k not in PAPER_FIELDS}),
     )
     return Record(paper=record, submission=_submission(item, arxiv_id, day))
 
@@ -168,6 +205,9 @@ def _submission(item: dict, paper_id: str, day: dt.date | None) -> Submission:
     else:
         raise InvalidRecord("no submission date")
     upvotes = paper.get("upvotes")
+    extras = {k: v for k, v in item.items() if k not in ITEM_FIELDS}
+    if isinstance(paper.get("submittedOnDailyBy"), dict):
+        extras["submittedOnDailyBy"] = paper["submittedOnDailyBy"]
     return Submission(
         paper_id=paper_id,
         day=day,
@@ -175,7 +215,40 @@ def _submission(item: dict, paper_id: str, day: dt.date | None) -> Submission:
         submitter=_submitter(paper.get("submittedOnDailyBy") or item.get("submittedBy")),
         imported_upvotes=upvotes if isinstance(upvotes, int) and upvotes > 0 else 0,
         source=SOURCE,
+        listed_at=listed,
+        hf=hub_fields(extras),
     )
+
+
+def hub_fields(value: Any) -> Any:
+    """The Hub's fields as served, less what is unknown (``null``, ``""``) and links that are
+    not http(s) (site-relative ones, ``/avatars/...``, are made absolute under the Hub)."""
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            if key in LINK_FIELDS:
+                item = _links(item)
+            item = hub_fields(item)
+            if item is not None and item != "":
+                kept[str(key)] = item
+        return kept
+    if isinstance(value, list):
+        return [v for v in map(hub_fields, value) if v is not None and v != ""]
+    return value
+
+
+def _links(value: Any) -> Any:
+    if isinstance(value, list):
+        return [link for link in map(_link, value) if link]
+    return _link(value)
+
+
+def _link(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if value.startswith("/") and not value.startswith("//"):
+        value = HUB + value
+    return safe_url(value)
 
 
 def _submitter(user: object) -> str | None:

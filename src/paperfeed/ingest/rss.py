@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +15,7 @@ import feedparser
 from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
 from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.base import Record, Source
-from paperfeed.ingest.http import PoliteClient
+from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.normalize import clean_text, parse_datetime, split_authors
 from paperfeed.models import Paper, SkippedRecord
 
@@ -36,12 +40,52 @@ def read_rss(
         http = client or PoliteClient(delay=delay)
         document = feedparser.parse(http.get(url).content)
         location = url
+    for _, parsed in _items(document, location):
+        yield parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One announcement day's listing of a category or archive."""
+
+    day: dt.date  # the day of the announcement, as arXiv dates it (its own time zone)
+    records: list[Record | SkippedRecord]
+    first_announced: frozenset[str]  # ids announced for the first time: new, or a v1 cross-list
+
+
+def fetch_listing(category: str, *, base_url: str = BASE_URL, client: PoliteClient) -> Listing:
+    """The latest listing of `category` (``cs.CL``, or an archive such as ``cs``). FetchError
+    when the answer is not an arXiv RSS listing (no channel date, unreadable XML)."""
+    url = base_url.rstrip("/") + "/" + category
+    document = feedparser.parse(client.get(url).content)
+    stamp = document.feed.get("published") or document.feed.get("updated")
+    try:
+        day = parsedate_to_datetime(stamp).date() if stamp else None
+    except (TypeError, ValueError):
+        day = None
+    if day is None:
+        problem = document.get("bozo_exception") or "no channel date"
+        raise FetchError(url, f"not an arXiv RSS listing: {problem}")
+    records: list[Record | SkippedRecord] = []
+    first: set[str] = set()
+    for kind, parsed in _items(document, url):
+        records.append(parsed)
+        if isinstance(parsed, Record) and kind in ("new", "cross") and parsed.paper.version == 1:
+            first.add(parsed.paper.id)
+    return Listing(day, records, frozenset(first))
+
+
+def _items(document: Any, location: str) -> Iterator[tuple[str, Record | SkippedRecord]]:
+    """(announce type, parsed item) for each item of a parsed feed ("" for a skipped one)."""
     announced = document.feed.get("published") or document.feed.get("updated")
     for number, entry in enumerate(document.entries, 1):
+        match = _DESCRIPTION.match(entry.get("description") or entry.get("summary") or "")
         try:
-            yield Record(paper_from_item(entry, announced=announced))
+            record = Record(paper_from_item(entry, announced=announced))
         except InvalidRecord as error:
-            yield SkippedRecord(location=f"{location} item {number}", reason=str(error))
+            yield "", SkippedRecord(location=f"{location} item {number}", reason=str(error))
+            continue
+        yield (match.group("type") if match else ""), record
 
 
 def paper_from_item(entry: Any, *, announced: str | None = None) -> Paper:

@@ -1,11 +1,13 @@
 """Drive a source into the store: batches, one transaction per batch, checkpoints committed with
-the records before them — so a killed import leaves a consistent store that a re-run completes."""
+the records before them — so a killed import leaves a consistent store that a re-run completes.
+Every record gets the code links its abstract and comments hold (paperfeed.code_links)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from paperfeed.code_links import add_code_links
 from paperfeed.ingest.base import Checkpoint, IngestReport, Record, Source
 from paperfeed.models import SkippedRecord
 from paperfeed.store import SqlStore
@@ -29,7 +31,8 @@ def run_ingest(
     def flush(checkpoint: Checkpoint | None = None) -> None:
         with store.transaction() as conn:
             if batch:
-                counts = store.papers.upsert_papers((r.paper for r in batch), conn)
+                papers = (add_code_links(r.paper) for r in batch)
+                counts = store.papers.upsert_papers(papers, conn)
                 report.submissions += store.community.save_submissions(
                     (r.submission for r in batch if r.submission), conn
                 )

@@ -28,11 +28,14 @@ log = logging.getLogger(__name__)
 
 KEYWORD_DEPTH = 200  # keyword candidates fused for relevance ranking
 DENSE_DEPTH = 200  # dense candidates fused (more are fetched when filters drop some)
-SORTED_DEPTH = 1000  # keyword matches re-sorted for sort=date|upvotes
+SORTED_DEPTH = 1000  # keyword matches re-sorted for sort=date|upvotes (more for deeper pages)
 SORTED_DENSE = 50  # dense neighbours added to that set
 DENSE_WIDENING = 8  # at most k x this many neighbours are fetched to find k passing the filters
 DENSE_ENOUGH = 0.25  # ...and no more once k x this many pass (ranks beyond add little to fusion)
 MODES = ("hybrid", "keyword", "dense")
+# Keyword matches are counted up to this many (PostgreSQL counts each one; 500 pages of 20):
+# beyond it the total is a lower bound.
+COUNT_CAP = 10_000
 
 # (key, score, keyword rank, dense rank)
 Ranked = tuple[int, float, int | None, int | None]
@@ -49,9 +52,10 @@ class SearchHit:
 @dataclass(slots=True)
 class SearchResults:
     hits: list[SearchHit]
-    total_estimate: int
+    total: int  # results on all pages together
     message: str | None
     query: Query  # as searched, with any message search added (for highlighting and snippets)
+    more: bool = False  # more than `total` match: counting stopped at COUNT_CAP
 
 
 def _norm_title(title: str) -> str:
@@ -85,44 +89,83 @@ class SearchEngine:
             keys, total = self.store.papers.list_keys(query, query.limit, query.offset)
             hits = [SearchHit(p, 0.0) for p in self.store.papers.papers_by_keys(keys)]
             return SearchResults(hits, total, query.message, query)
-        ranked = self._rank(query, mode)
+        head, tail, truncated = self._rank(query, mode)
+        total, more = self._total(query, head, tail, truncated)
         pinned = self._exact_title(query)
         if pinned is not None:
-            top = ranked[0][1] + 1.0 if ranked else 1.0
-            ranked = [(pinned, top, None, None)] + [r for r in ranked if r[0] != pinned]
+            top = head[0][1] + 1.0 if head else 1.0
+            if not truncated and all(r[0] != pinned for r in head + tail):
+                total += 1  # not a keyword match (those are all ranked)
+            head = [(pinned, top, None, None)] + [r for r in head if r[0] != pinned]
+            tail = [r for r in tail if r[0] != pinned]
         if query.sort != "relevance":
-            order = self.store.papers.sort_keys([r[0] for r in ranked], query.sort)
-            by_key = {r[0]: r for r in ranked}
-            ranked = [by_key[k] for k in order]
-        page = ranked[query.offset : query.offset + query.limit]
+            head, tail = self._sorted(head, query.sort), self._sorted(tail, query.sort)
+        page = (head + tail)[query.offset : query.offset + query.limit]
         found = self.store.papers.papers_by_key([r[0] for r in page])
         hits = [
             SearchHit(found[key], score, krank, drank)
             for key, score, krank, drank in page
             if key in found
         ]
-        return SearchResults(hits, len(ranked), query.message, query)
+        return SearchResults(hits, total, query.message, query, more)
 
-    def _rank(self, query: Query, mode: str = "hybrid") -> list[Ranked]:
-        """(key, score, keyword rank, dense rank) of the relevant papers, best first."""
+    def _sorted(self, ranked: list[Ranked], sort: str) -> list[Ranked]:
+        by_key = {r[0]: r for r in ranked}
+        return [by_key[k] for k in self.store.papers.sort_keys(list(by_key), sort)]
+
+    def _total(
+        self, query: Query, head: list[Ranked], tail: list[Ranked], truncated: bool
+    ) -> tuple[int, bool]:
+        """How many results all pages hold, and whether more match (COUNT_CAP reached): with
+        every keyword match ranked, those ranked; else all keyword matches plus the nearest
+        neighbours in `head` that are not one (a neighbour may match the words further down
+        than the keyword matches fetched)."""
+        if not truncated:
+            return len(head) + len(tail), False
+        matches = self.store.papers.keyword_count(query, COUNT_CAP)
+        if matches >= COUNT_CAP:
+            return matches, True
+        neighbours = [r[0] for r in head if r[2] is None]
+        also_matching = self.store.papers.keyword_count(query, COUNT_CAP, among=neighbours)
+        return matches + len(neighbours) - also_matching, False
+
+    def _rank(self, query: Query, mode: str = "hybrid") -> tuple[list[Ranked], list[Ranked], bool]:
+        """(key, score, keyword rank, dense rank) of the relevant papers: the head, the best
+        keyword matches fused with the nearest neighbours, then the tail, keyword matches
+        further down (in keyword order) as far as the query's page needs them; and whether
+        keyword matches beyond those were left out.
+
+        The head is the same for every page, so pages never overlap: the tail only follows it.
+        Sorted by date or upvotes, the tail holds every keyword match (to COUNT_CAP) when a
+        page reaches it, so that it sorts the same for every page."""
         sorting = query.sort != "relevance"
-        depth = max(KEYWORD_DEPTH, query.offset + query.limit)
+        head_depth = SORTED_DEPTH if sorting else KEYWORD_DEPTH
+        wanted = query.offset + query.limit
+        depth = head_depth
+        if wanted > head_depth:  # the head may hold up to DENSE_DEPTH keyword matches more
+            depth = COUNT_CAP if sorting else wanted + DENSE_DEPTH
         # One side after the other: tantivy already searches its shards side by side, and a
         # third busy thread on 2 cores made hybrid slower (1M papers: p95 27 -> 20 ms).
         keyword: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         if mode != "dense":
-            keyword = self.store.papers.keyword_search(query, SORTED_DEPTH if sorting else depth)
+            keyword = self.store.papers.keyword_search(query, depth)
+        truncated = len(keyword) >= depth
         if mode != "keyword":
-            dense = self._dense(query, SORTED_DENSE if sorting else max(DENSE_DEPTH, depth))
+            dense = self._dense(query, SORTED_DENSE if sorting else DENSE_DEPTH)
         if mode == "dense":
-            return [(key, score, None, rank) for rank, (key, score) in enumerate(dense, 1)]
+            nearest: list[Ranked] = [(k, score, None, n) for n, (k, score) in enumerate(dense, 1)]
+            return nearest, [], False
         if sorting and not keyword and mode == "hybrid":
             dense = self._dense(query, DENSE_DEPTH)
-        if not dense:
-            return [(key, score, rank, None) for rank, (key, score) in enumerate(keyword, 1)]
-        fused = reciprocal_rank_fusion([k for k, _ in keyword], [k for k, _ in dense])
-        return [(f.key, f.score, f.keyword_rank, f.dense_rank) for f in fused]
+        ranked: list[Ranked] = [(k, score, n, None) for n, (k, score) in enumerate(keyword, 1)]
+        head, tail = ranked[:head_depth], ranked[head_depth:]
+        if dense:
+            fused = reciprocal_rank_fusion([r[0] for r in head], [k for k, _ in dense])
+            head = [(f.key, f.score, f.keyword_rank, f.dense_rank) for f in fused]
+            in_head = {r[0] for r in head}
+            tail = [r for r in tail if r[0] not in in_head]
+        return head, tail, truncated
 
     def _dense(self, query: Query, k: int) -> list[tuple[int, float]]:
         """Nearest neighbours of the query text that pass its filters, best first."""
@@ -188,6 +231,10 @@ class SearchEngine:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.indexer.embedder.embed_query(text)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of texts as documents, in one batch (a reader's free-text interests)."""
+        return self.indexer.embedder.embed_documents(texts)
 
     def vectors_for(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The embedding of each known paper (stored, or computed now when missing or stale)."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from paperfeed.config import Settings
 from paperfeed.search.embed import Embedder, document_text, load_embedder
+from paperfeed.search.keywords import KeywordTagger
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import SqlStore
 
@@ -69,7 +70,11 @@ class SearchIndexer:
     def embedder(self) -> Embedder:
         """The embedding model (loaded on first use)."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embedder)
+            self._embedder = load_embedder(
+                self.settings.embedder,
+                device=self.settings.device,
+                precision=self.settings.embed_precision,
+            )
         return self._embedder
 
     @property
@@ -227,11 +232,13 @@ class SearchIndexer:
         return dt.datetime.fromisoformat(value) if value else None
 
     def index(self, on_progress: Callable[[int], None] | None = None) -> int:
-        """Embed papers that are new or whose title/abstract changed, then update the ANN index.
+        """Embed papers that are new or whose title/abstract changed, then update the ANN index;
+        first compute the keywords of papers that have none (search.keywords, much faster).
 
         Returns how many papers were embedded (0 when nothing was new).
         """
         with self._indexing:
+            KeywordTagger(self.store).tag()
             started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             since = self._since()
             self.sync()

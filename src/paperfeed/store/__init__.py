@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
 from paperfeed.store.papers import UpsertCounts
 from paperfeed.store.sql import SqlStore
 
-__all__ = ["SqlStore", "UpsertCounts", "open_store"]
+__all__ = ["SqlStore", "UpsertCounts", "open_store", "store_exists"]
+
+
+def store_exists(database_url: str) -> bool:
+    """Whether `database_url` names a store that is there already: a SQLite file that exists
+    (opening one that does not creates it). A PostgreSQL database is made by its administrator,
+    so it counts as there (opening it says so when it is not)."""
+    if not database_url.startswith("sqlite"):
+        return True
+    path = make_url(database_url).database
+    return not path or path == ":memory:" or Path(path).exists()
 
 
 def open_store(database_url: str) -> SqlStore:

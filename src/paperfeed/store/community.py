@@ -23,10 +23,14 @@ from paperfeed.store import rows
 from paperfeed.store.chunks import chunks
 from paperfeed.store.pending import PendingSubmissionStore
 from paperfeed.store.schema import papers, submissions, users, votes
+from paperfeed.store.user_admin import UserAdmin
 
 # A submission readers may see: neither it nor its paper hidden.
 _VISIBLE = sa.and_(papers.c.hidden == sa.false(), submissions.c.hidden == sa.false())
 _WITH_PAPER = submissions.join(papers, papers.c.id == submissions.c.paper_id)
+# Equal upvotes: newest listed first (Hugging Face's own time where it listed the paper), then
+# in the order the papers arrived (an imported day keeps the order Hugging Face served it in).
+_LISTED_AT = sa.func.coalesce(submissions.c.listed_at, submissions.c.submitted_at)
 
 
 class CommunityStore:
@@ -35,6 +39,7 @@ class CommunityStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.pending = PendingSubmissionStore(engine)  # submissions waiting for arXiv
+        self.admin = UserAdmin(engine)  # operators: list accounts, set passwords
 
     # -- submissions -------------------------------------------------------------------------
 
@@ -75,7 +80,32 @@ class CommunityStore:
                 .values(upvotes=papers.c.upvotes + sa.bindparam("_delta")),
                 deltas,
             )
+        self._refresh_source_fields(conn, [s for s in batch if s.paper_id in existing and s.hf])
         return len(fresh)
+
+    def _refresh_source_fields(self, conn: Connection, repeats: Sequence[Submission]) -> None:
+        """A source's latest fields (comments, thumbnail...) for its own repeated submissions."""
+        if repeats:
+            conn.execute(
+                submissions.update()
+                .where(
+                    submissions.c.paper_id == sa.bindparam("_id"),
+                    submissions.c.source == sa.bindparam("_source"),
+                )
+                .values(
+                    hf=sa.bindparam("_hf", type_=submissions.c.hf.type),
+                    listed_at=sa.bindparam("_listed", type_=submissions.c.listed_at.type),
+                ),
+                [
+                    {
+                        "_id": s.paper_id,
+                        "_source": s.source,
+                        "_hf": s.hf,
+                        "_listed": rows.to_naive_utc(s.listed_at),
+                    }
+                    for s in repeats
+                ],
+            )
 
     def submit(self, submission: Submission) -> None:
         """A user's submission of a stored paper to the feed; a second one is a Conflict.
@@ -133,7 +163,7 @@ class CommunityStore:
         """Submissions with ``start <= day <= end``, best-voted (or newest) first. Hidden
         submissions and submissions of hidden papers are left out unless `include_hidden`."""
         order: list[Any] = (
-            [papers.c.upvotes.desc(), submissions.c.submitted_at.desc()]
+            [papers.c.upvotes.desc(), _LISTED_AT.desc(), papers.c.key]
             if sort == "upvotes"
             else [submissions.c.submitted_at.desc(), papers.c.upvotes.desc()]
         )

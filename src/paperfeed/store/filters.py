@@ -1,4 +1,5 @@
-"""Search filters every backend applies the same way: visibility, date range and categories."""
+"""Search filters every backend applies the same way: visibility, date range, categories and
+has:code."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from paperfeed.store.schema import papers
 
 
 def metadata_conditions(query: Query) -> list[sa.ColumnElement[bool]]:
-    """WHERE conditions on `papers` for the query's date and category filters; hidden papers
-    never pass. Backends add their full-text conditions (authors, phrases, exclusions)."""
+    """WHERE conditions on `papers` for the query's date, category and has:code filters; hidden
+    papers never pass. Backends add their full-text conditions (authors, phrases, exclusions)."""
     conditions: list[sa.ColumnElement[bool]] = [papers.c.hidden == sa.false()]
     if query.empty_range:
         conditions.append(sa.false())
@@ -29,6 +30,8 @@ def metadata_conditions(query: Query) -> list[sa.ColumnElement[bool]]:
             else:  # an archive: cs matches cs.CL, cs.LG...; hep-th matches itself
                 options += [padded.ilike(f"% {category}.%"), padded.ilike(f"% {category} %")]
         conditions.append(sa.or_(*options))
+    if query.has_code:
+        conditions.append(papers.c.code_url.is_not(None))
     return conditions
 
 

@@ -163,6 +163,57 @@ class PaperStore:
             found = conn.execute(stmt.limit(2)).scalars().all()
         return found[0] if len(found) == 1 else None
 
+    def ids_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
+        """lower-cased DOI -> id of the papers with one of `dois` (case-insensitive; hidden
+        papers included). Without an index on DOIs this reads the papers table once."""
+        wanted = sorted({d.lower() for d in dois})
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(wanted):
+                doi = sa.func.lower(papers.c.doi)
+                stmt = sa.select(doi, papers.c.id).where(doi.in_(chunk)).order_by(papers.c.key)
+                for lowered, paper_id in conn.execute(stmt):
+                    found.setdefault(lowered, paper_id)
+        return found
+
+    def ids_by_title(self, titles: Sequence[str]) -> dict[str, str]:
+        """lower-cased title -> id of the first stored paper with that title (case-insensitive;
+        hidden papers included), by the title index."""
+        wanted = sorted({t.lower() for t in titles})
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(wanted):
+                title = sa.func.lower(papers.c.title)
+                stmt = sa.select(title, papers.c.id).where(title.in_(chunk)).order_by(papers.c.key)
+                for lowered, paper_id in conn.execute(stmt):
+                    found.setdefault(lowered, paper_id)
+        return found
+
+    # -- key phrases (computed in the background: search.keywords) ---------------------------
+
+    def papers_without_keywords(self, limit: int) -> list[tuple[int, str, str]]:
+        """(key, title, abstract) of up to `limit` papers whose keywords are not computed yet."""
+        stmt = (
+            sa.select(papers.c.key, papers.c.title, papers.c.abstract)
+            .where(papers.c.keywords.is_(None))
+            .order_by(papers.c.key)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(row.key, row.title, row.abstract) for row in conn.execute(stmt)]
+
+    def save_keywords(self, keywords: dict[int, list[str]]) -> None:
+        """Store each keyed paper's computed keywords (an empty list: none found)."""
+        if not keywords:
+            return
+        stmt = (
+            papers.update()
+            .where(papers.c.key == sa.bindparam("_key"))
+            .values(keywords=sa.bindparam("_keywords", type_=papers.c.keywords.type))
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt, [{"_key": k, "_keywords": v} for k, v in keywords.items()])
+
     def count_papers(self) -> int:
         """All papers, hidden ones included."""
         with self.engine.connect() as conn:
@@ -188,6 +239,11 @@ class PaperStore:
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
         """Keys of papers matching the query's words, best first, with their scores. Hidden
         papers are never among them."""
+        raise NotImplementedError
+
+    def keyword_count(self, query: Query, cap: int, among: Sequence[int] | None = None) -> int:
+        """How many papers `keyword_search` could return for the query with no limit (only
+        those keyed in `among` if given), counted up to `cap`. Hidden papers never count."""
         raise NotImplementedError
 
     def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
@@ -257,6 +313,30 @@ class PaperStore:
         with self.engine.connect() as conn:
             return [rows.paper_from_row(row) for row in conn.execute(stmt).mappings()]
 
+    def keyed_papers_published_between(
+        self, start: dt.date, end: dt.date, limit: int = 5000
+    ) -> list[tuple[int, Paper]]:
+        """(key, paper) of the visible papers first published from `start` to `end`
+        (inclusive), newest first."""
+        stmt = (
+            sa.select(papers)
+            .where(*_published_between(start, end), VISIBLE)
+            .order_by(papers.c.published.desc(), papers.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(row["key"], rows.paper_from_row(row)) for row in conn.execute(stmt).mappings()]
+
+    def published_between_marker(self, start: dt.date, end: dt.date) -> tuple[int, Any]:
+        """(how many papers, their latest modification) first published from `start` to `end`:
+        changes whenever one of them is added or changed, hidden ones included."""
+        stmt = sa.select(sa.func.count(), sa.func.max(papers.c.modified_at)).where(
+            *_published_between(start, end)
+        )
+        with self.engine.connect() as conn:
+            count, latest = conn.execute(stmt).one()
+        return int(count), latest
+
     def latest_published_day(self, on_or_before: dt.date) -> dt.date | None:
         """The last day up to `on_or_before` on which a visible paper was first published."""
         end = dt.datetime.combine(on_or_before + dt.timedelta(days=1), dt.time())
@@ -269,6 +349,13 @@ class PaperStore:
         with self.engine.connect() as conn:
             published: dt.datetime | None = conn.execute(stmt).scalar()
         return published.date() if published is not None else None
+
+
+def _published_between(start: dt.date, end: dt.date) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        papers.c.published >= dt.datetime.combine(start, dt.time()),
+        papers.c.published < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+    )
 
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ SQLite's write lock rules out) and embeddings (postgres_embeddings.py); subscrip
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Self
 
@@ -22,14 +22,19 @@ import sqlalchemy as sa
 from paperfeed.errors import Conflict
 from paperfeed.models import Submission
 from paperfeed.query import Query
-from paperfeed.store import postgres_keyword
+from paperfeed.store import content_version, postgres_keyword
 from paperfeed.store.community import CommunityStore
+from paperfeed.store.job_queue import JobQueue
+from paperfeed.store.job_queue import apply_schema as apply_job_queue_schema
 from paperfeed.store.migrations import Migration, sql_steps
+from paperfeed.store.paper_extras import add_paper_extras
 from paperfeed.store.papers import PaperStore
 from paperfeed.store.pending import create_pending_table
 from paperfeed.store.postgres_embeddings import PostgresEmbeddingStore
+from paperfeed.store.reader_tables import create_reader_tables
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sessions import secure_accounts
+from paperfeed.store.sources import create_sync_tables
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.subscriptions import (
     add_link_generations_and_mail_log,
@@ -118,6 +123,10 @@ POSTGRES_MIGRATIONS = [
     Migration(7, "sessions, log-in failures, case-insensitive accounts", secure_accounts),
     Migration(8, "link generations, e-mails sent on request", add_link_generations_and_mail_log),
     Migration(9, "submissions waiting for arXiv", create_pending_table),
+    Migration(10, "followed sources and sync runs", create_sync_tables),
+    Migration(11, "HF fields, code links, keywords", add_paper_extras),
+    Migration(12, "collections, library, feedback, follows", create_reader_tables),
+    Migration(13, "content version (page caches)", sql_steps(*content_version.POSTGRES_STEPS)),
 ]
 
 
@@ -135,6 +144,10 @@ class PostgresPaperStore(PaperStore):
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
         with self.engine.connect() as conn:
             return postgres_keyword.keyword_search(conn, query, limit, self._frequencies)
+
+    def keyword_count(self, query: Query, cap: int, among: Sequence[int] | None = None) -> int:
+        with self.engine.connect() as conn:
+            return postgres_keyword.keyword_count(conn, query, cap, self._frequencies, among)
 
     def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
         return postgres_keyword.filter_conditions(query, text_constraints=True)
@@ -167,6 +180,7 @@ class PostgresStore(SqlStore):
     papers: PostgresPaperStore
     community: PostgresCommunityStore
     embeddings: PostgresEmbeddingStore
+    job_queue: JobQueue
 
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(
@@ -175,6 +189,7 @@ class PostgresStore(SqlStore):
             community=PostgresCommunityStore(engine),
             embeddings=PostgresEmbeddingStore(engine, seq_lock=_SEQ_LOCK),
         )
+        self.job_queue = JobQueue(engine)  # background work (paperfeed.jobs)
 
     @classmethod
     def open(
@@ -197,23 +212,36 @@ class PostgresStore(SqlStore):
             conn.execute(sa.select(sa.func.pg_advisory_lock(_MIGRATION_LOCK)))
             conn.commit()
             try:
-                return super().migrate()
+                version = super().migrate()
+                with self.engine.begin() as tx:  # the job queue's tables, beside ours
+                    apply_job_queue_schema(tx)
+                return version
             finally:
                 conn.execute(sa.select(sa.func.pg_advisory_unlock(_MIGRATION_LOCK)))
                 conn.commit()
 
+    def close(self) -> None:
+        self.job_queue.close()
+        super().close()
+
     @contextmanager
-    def advisory_lock(self, name: str) -> Iterator[bool]:
+    def advisory_lock(self, name: str, *, shared: bool = False) -> Iterator[bool]:
         """Hold the cluster-wide lock `name` while the block runs; yields False (without
-        waiting) when another session holds it. A dead holder's lock is freed with its
+        waiting) when another session holds it (`shared`: when another holds it exclusively;
+        shared holders exclude exclusive ones only). A dead holder's lock is freed with its
         connection."""
         key = lock_key(name)
+        take, release = (
+            (sa.func.pg_try_advisory_lock_shared, sa.func.pg_advisory_unlock_shared)
+            if shared
+            else (sa.func.pg_try_advisory_lock, sa.func.pg_advisory_unlock)
+        )
         with self.engine.connect() as conn:
-            acquired = conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one()
+            acquired = conn.execute(sa.select(take(key))).scalar_one()
             conn.commit()  # keep the session lock, not an idle open transaction
             try:
                 yield bool(acquired)
             finally:
                 if acquired:
-                    conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                    conn.execute(sa.select(release(key)))
                     conn.commit()

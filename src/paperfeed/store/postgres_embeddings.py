@@ -47,6 +47,9 @@ def vector_index_name(dim: int) -> str:
 def ensure_vector_index(conn: sa.Connection, dim: int) -> None:
     """The HNSW cosine index over `dim`-dimensional embeddings (built now if missing)."""
     dim = int(dim)
+    # PostgreSQL builds no index on a table with deferred trigger events pending (the content
+    # version's, store/content_version.py): fire them now.
+    conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS {vector_index_name(dim)} ON embeddings "
         f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) "

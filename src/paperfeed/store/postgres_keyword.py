@@ -258,14 +258,13 @@ def _selective(
     return chosen
 
 
-def keyword_search(
-    conn: Connection, query: Query, limit: int, frequencies: DocumentFrequencies
-) -> list[tuple[int, float]]:
-    """BM25-like (key, score) of visible papers matching the query, best first: the sum over
-    its words and phrases of IDF x ts_rank (which saturates with repeats, weighs title/authors/
-    abstract and normalises by length)."""
+def _candidates(
+    conn: Connection, query: Query, frequencies: DocumentFrequencies
+) -> tuple[sa.ColumnElement[Any] | None, list[tuple[float, sa.ColumnElement[Any]]]]:
+    """The tsquery that selects the query's candidates (None: nothing can match) and the
+    (IDF, tsquery) of each part that adds to their scores."""
     if match_query(query) is None:
-        return []
+        return None, []
     total = max(frequencies(conn, ("all", ""), None), 1)
     weighted, optional = [], []
     for key, part in _ranked_parts(query):
@@ -273,7 +272,37 @@ def keyword_search(
         weighted.append((math.log(1 + (total - found + 0.5) / (found + 0.5)), part))
         if key[0] != "phrase":
             optional.append((found, part))
-    tsquery = match_query(query, _selective(optional))
+    return match_query(query, _selective(optional)), weighted
+
+
+def keyword_count(
+    conn: Connection,
+    query: Query,
+    cap: int,
+    frequencies: DocumentFrequencies,
+    among: Sequence[int] | None = None,
+) -> int:
+    """How many visible papers `keyword_search` could return for the query (only those keyed
+    in `among` if given), counted up to `cap`: counting every match of a common word would take
+    longer than ranking."""
+    tsquery, _ = _candidates(conn, query, frequencies)
+    if tsquery is None or (among is not None and not among):
+        return 0
+    conditions = filter_conditions(query)
+    if among is not None:
+        conditions.append(papers.c.key.in_(among))
+    matching = sa.select(papers.c.key).where(_matches(tsquery), *conditions)
+    counted = sa.select(sa.func.count()).select_from(matching.limit(cap).subquery())
+    return int(conn.execute(counted).scalar_one())
+
+
+def keyword_search(
+    conn: Connection, query: Query, limit: int, frequencies: DocumentFrequencies
+) -> list[tuple[int, float]]:
+    """BM25-like (key, score) of visible papers matching the query, best first: the sum over
+    its words and phrases of IDF x ts_rank (which saturates with repeats, weighs title/authors/
+    abstract and normalises by length)."""
+    tsquery, weighted = _candidates(conn, query, frequencies)
     if tsquery is None:
         return []
     weighted.sort(key=lambda pair: -pair[0])

@@ -58,6 +58,10 @@ def paper_values(paper: Paper, now: dt.datetime) -> dict[str, Any]:
         "source": paper.source,
         "field_sources": paper.field_sources,
         "modified_at": now,
+        "code_url": paper.code_url,
+        "project_url": paper.project_url,
+        "keywords": paper.keywords,
+        "hf": paper.hf or None,
     }
 
 
@@ -84,6 +88,10 @@ def paper_from_row(row: Mapping[Any, Any]) -> Paper:
         field_sources=dict(row["field_sources"] or {}),
         upvotes=row["upvotes"],
         hidden=bool(row["hidden"]),
+        code_url=row["code_url"],
+        project_url=row["project_url"],
+        keywords=row["keywords"],
+        hf=dict(row["hf"] or {}),
     )
 
 
@@ -97,6 +105,8 @@ def submission_values(submission: Submission) -> dict[str, Any]:
         "imported_upvotes": submission.imported_upvotes,
         "source": submission.source,
         "hidden": submission.hidden,
+        "listed_at": to_naive_utc(submission.listed_at),
+        "hf": submission.hf or None,
     }
 
 
@@ -113,6 +123,8 @@ def submission_from_row(row: Mapping[Any, Any]) -> Submission:
         imported_upvotes=row["imported_upvotes"],
         source=row["source"],
         hidden=bool(row["hidden"]),
+        listed_at=from_naive_utc(row["listed_at"]),
+        hf=dict(row["hf"] or {}),
     )
 
 

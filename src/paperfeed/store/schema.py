@@ -32,6 +32,11 @@ papers = sa.Table(
     sa.Column("upvotes", sa.Integer, nullable=False, server_default="0"),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("modified_at", sa.DateTime, nullable=False),
+    # migration 11: code links, key phrases (NULL: not computed yet), Hugging Face's other fields
+    sa.Column("code_url", sa.Text),
+    sa.Column("project_url", sa.Text),
+    sa.Column("keywords", sa.JSON(none_as_null=True)),
+    sa.Column("hf", sa.JSON(none_as_null=True)),
     sa.Index("ix_papers_published", "published"),
     sa.Index("ix_papers_primary_category", "primary_category"),
 )
@@ -88,6 +93,9 @@ submissions = sa.Table(
     sa.Column("imported_upvotes", sa.Integer, nullable=False, server_default="0"),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    # migration 11: when Hugging Face listed it (ties in upvotes), its other item fields
+    sa.Column("listed_at", sa.DateTime),
+    sa.Column("hf", sa.JSON(none_as_null=True)),
     sa.Index("ix_submissions_day", "day"),
 )
 

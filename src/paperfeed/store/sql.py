@@ -12,19 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.store import rows
+from paperfeed.store.collections import CollectionStore
 from paperfeed.store.community import CommunityStore
+from paperfeed.store.content_version import ContentVersions
 from paperfeed.store.embeddings import EmbeddingStore
+from paperfeed.store.follows import FollowStore
 from paperfeed.store.migrations import Migration, apply_migrations
 from paperfeed.store.papers import PaperStore
+from paperfeed.store.readers import ReaderStore
 from paperfeed.store.schema import ingest_state, papers, submissions, users, votes
 from paperfeed.store.sessions import SessionStore
+from paperfeed.store.sources import SourceStore
 from paperfeed.store.subscriptions import SubscriptionStore
+
+if TYPE_CHECKING:
+    from paperfeed.store.job_queue import JobQueue
 
 
 class SqlStore:
@@ -32,6 +40,7 @@ class SqlStore:
     database (see the module docstring)."""
 
     migrations: ClassVar[Sequence[Migration]] = ()
+    job_queue: JobQueue | None = None  # PostgreSQL: the background jobs' queue (job_queue.py)
 
     def __init__(
         self,
@@ -48,6 +57,11 @@ class SqlStore:
         self.embeddings = embeddings or EmbeddingStore(engine)
         self.subscriptions = subscriptions or SubscriptionStore(engine)
         self.sessions = SessionStore(engine)
+        self.content = ContentVersions(engine)  # moves with what readers see (migration 13)
+        self.sources = SourceStore(engine)  # followed sources and their syncs
+        self.collections = CollectionStore(engine)  # readers' reading lists
+        self.follows = FollowStore(engine)  # followed authors, categories, saved searches
+        self.readers = ReaderStore(engine)  # feedback, imported libraries, whole accounts
 
     @classmethod
     def open(cls, url: str) -> Self:

@@ -10,10 +10,14 @@ from typing import Any, Self
 import sqlalchemy as sa
 
 from paperfeed import private_files
+from paperfeed.store import content_version
 from paperfeed.store.migrations import Migration, sql_steps
+from paperfeed.store.paper_extras import add_paper_extras
 from paperfeed.store.pending import create_pending_table
+from paperfeed.store.reader_tables import create_reader_tables
 from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
 from paperfeed.store.sessions import secure_accounts
+from paperfeed.store.sources import create_sync_tables
 from paperfeed.store.sql import SqlStore
 from paperfeed.store.sqlite_papers import SqlitePaperStore
 from paperfeed.store.subscriptions import (
@@ -74,6 +78,24 @@ _KEYWORD_CHANGES = sql_steps(
 # them from ranked candidates instead of looking every candidate up (see sqlite_papers.py).
 _HIDDEN_INDEX = sql_steps("CREATE INDEX ix_papers_hidden ON papers (key) WHERE hidden = 1")
 
+# The ranking index also filters on whether a paper has code: a changed code link is logged too.
+_CODE_URL_CHANGES = sql_steps(
+    "DROP TRIGGER keyword_changes_update",
+    """CREATE TRIGGER keyword_changes_update AFTER UPDATE OF
+        title, abstract, authors, categories, published, code_url ON papers
+    WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+        OR old.authors IS NOT new.authors OR old.categories IS NOT new.categories
+        OR old.published IS NOT new.published OR old.code_url IS NOT new.code_url BEGIN
+        INSERT INTO keyword_changes (key) VALUES (new.key);
+    END""",
+)
+
+
+def _paper_extras(conn: sa.Connection) -> None:
+    add_paper_extras(conn)
+    _CODE_URL_CHANGES(conn)
+
+
 SQLITE_MIGRATIONS = [
     Migration(1, "core tables", _create_core_tables),
     Migration(2, "FTS5 keyword index", _FTS),
@@ -84,6 +106,10 @@ SQLITE_MIGRATIONS = [
     Migration(7, "sessions, log-in failures, case-insensitive accounts", secure_accounts),
     Migration(8, "link generations, e-mails sent on request", add_link_generations_and_mail_log),
     Migration(9, "submissions waiting for arXiv", create_pending_table),
+    Migration(10, "followed sources and sync runs", create_sync_tables),
+    Migration(11, "HF fields, code links, keywords", _paper_extras),
+    Migration(12, "collections, library, feedback, follows", create_reader_tables),
+    Migration(13, "content version (page caches)", sql_steps(*content_version.SQLITE_STEPS)),
 ]
 
 

@@ -155,6 +155,15 @@ class SqlitePaperStore(PaperStore):
                 return hits[:limit]
             fetch *= 4
 
+    def keyword_count(self, query: Query, cap: int, among: Sequence[int] | None = None) -> int:
+        """Counted by tantivy, less the hidden papers that match; author names of several words
+        are checked here, so those queries count what a search up to `cap` finds."""
+        hidden = self.hidden_keys(query)
+        if any(len(sqlite_keyword.name_tokens(a)) > 1 for a in query.authors):
+            found = [key for key, _ in self.keyword_search(query, cap)]
+            return len(found if among is None else set(found) & set(among))
+        return min(self.ranking.count(query, among=among, leave_out=hidden), cap)
+
     def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
         """Not hidden, then checked by tantivy (phrases, exclusions, authors, categories, dates)
         and here for author names of several words. Papers added in the last second may not be

@@ -21,12 +21,22 @@ from paperfeed.models import (
     OUTBOX_SENT,
     OUTBOX_SKIPPED,
     PENDING,
+    Follow,
     OutboxEntry,
     Preferences,
     Subscriber,
 )
 from paperfeed.store import rows
 from paperfeed.store.chunks import CHUNK, chunks
+from paperfeed.store.follows import (
+    add_follows,
+    load_follows,
+    move_to_account,
+    owner_of,
+    preferences_json,
+    replace_follows,
+    with_follows,
+)
 from paperfeed.store.schema import (
     DIGEST_TABLES,
     digest_outbox,
@@ -57,12 +67,28 @@ def _date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def _subscriber(row: Any) -> Subscriber:
+def _subscribers(conn: Connection, found: Sequence[Any]) -> list[Subscriber]:
+    """Subscribers of `found` rows, with their follows (their account's when linked to one)."""
+    by_user, by_subscriber = load_follows(
+        conn,
+        user_ids=[row["user_id"] for row in found if row["user_id"]],
+        subscriber_ids=[row["id"] for row in found if not row["user_id"]],
+    )
+    return [
+        _subscriber(
+            row,
+            by_user.get(row["user_id"], []) if row["user_id"] else by_subscriber.get(row["id"], []),
+        )
+        for row in found
+    ]
+
+
+def _subscriber(row: Any, follows: Sequence[Follow]) -> Subscriber:
     return Subscriber(
         id=row["id"],
         email=row["email"],
         status=row["status"],
-        prefs=Preferences.from_json(row["prefs"]),
+        prefs=with_follows(Preferences.from_json(row["prefs"]), follows),
         user_id=row["user_id"],
         failures=row["failures"],
         created_at=rows.from_naive_utc(row["created_at"]),
@@ -95,12 +121,13 @@ class SubscriptionStore:
     def add_subscriber(
         self, email: str, prefs: Preferences, *, user_id: int | None = None, status: str = PENDING
     ) -> Subscriber:
-        """A new subscriber; Conflict when the address is already known."""
+        """A new subscriber; Conflict when the address is already known. Linked to an account,
+        the follows of `prefs` join the account's."""
         now = rows.utcnow()
         values = {
             "email": email.lower(),
             "status": status,
-            "prefs": prefs.to_json(),
+            "prefs": preferences_json(prefs),
             "user_id": user_id,
             "failures": 0,
             "created_at": now,
@@ -110,24 +137,25 @@ class SubscriptionStore:
         try:
             with self.engine.begin() as conn:
                 inserted = conn.execute(subscribers.insert().values(**values)).inserted_primary_key
+                assert inserted is not None
+                add_follows(conn, owner_of(user_id, int(inserted[0])), prefs)
         except sa.exc.IntegrityError as error:
             raise Conflict(f"{email} is already subscribed or waiting for confirmation") from error
-        assert inserted is not None
         return self.get_subscriber(int(inserted[0]))
 
     def get_subscriber(self, subscriber_id: int) -> Subscriber:
         with self.engine.connect() as conn:
             stmt = sa.select(subscribers).where(subscribers.c.id == subscriber_id)
             row = conn.execute(stmt).mappings().first()
-        if row is None:
-            raise NotFound(f"no subscriber {subscriber_id}")
-        return _subscriber(row)
+            if row is None:
+                raise NotFound(f"no subscriber {subscriber_id}")
+            return _subscribers(conn, [row])[0]
 
     def find_subscriber(self, email: str) -> Subscriber | None:
         with self.engine.connect() as conn:
             stmt = sa.select(subscribers).where(subscribers.c.email == email.lower())
             row = conn.execute(stmt).mappings().first()
-        return _subscriber(row) if row else None
+            return _subscribers(conn, [row])[0] if row else None
 
     def update_subscriber(
         self,
@@ -137,7 +165,9 @@ class SubscriptionStore:
         prefs: Preferences | None = None,
         user_id: int | None = None,
     ) -> Subscriber:
-        """Change status, preferences or the linked account; activating resets failures."""
+        """Change status, preferences or the linked account; activating resets failures. The
+        follows of `prefs` become those of the linked account when there is one; a subscriber
+        newly linked to an account brings their own follows to it."""
         values: dict[str, Any] = {"updated_at": rows.utcnow()}
         if status is not None:
             values["status"] = status
@@ -145,13 +175,22 @@ class SubscriptionStore:
                 values["failures"] = 0
                 values["confirmed_at"] = sa.func.coalesce(subscribers.c.confirmed_at, rows.utcnow())
         if prefs is not None:
-            values["prefs"] = prefs.to_json()
+            values["prefs"] = preferences_json(prefs)
         if user_id is not None:
             values["user_id"] = user_id
         with self.engine.begin() as conn:
-            stmt = subscribers.update().where(subscribers.c.id == subscriber_id).values(**values)
-            if conn.execute(stmt).rowcount == 0:
+            linked = conn.execute(
+                sa.select(subscribers.c.user_id).where(subscribers.c.id == subscriber_id)
+            ).first()
+            if linked is None:
                 raise NotFound(f"no subscriber {subscriber_id}")
+            if user_id is not None and linked.user_id is None:
+                move_to_account(conn, subscriber_id, user_id)
+            conn.execute(
+                subscribers.update().where(subscribers.c.id == subscriber_id).values(**values)
+            )
+            if prefs is not None:
+                replace_follows(conn, owner_of(user_id or linked.user_id, subscriber_id), prefs)
         return self.get_subscriber(subscriber_id)
 
     def next_token_generation(self, subscriber_id: int) -> Subscriber:
@@ -204,14 +243,15 @@ class SubscriptionStore:
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.engine.connect() as conn:
-            return [_subscriber(row) for row in conn.execute(stmt).mappings()]
+            return _subscribers(conn, conn.execute(stmt).mappings().all())
 
     def subscribers_by_ids(self, ids: Sequence[int]) -> dict[int, Subscriber]:
         found: dict[int, Subscriber] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(ids):
                 stmt = sa.select(subscribers).where(subscribers.c.id.in_(chunk))
-                found.update((row["id"], _subscriber(row)) for row in conn.execute(stmt).mappings())
+                batch = _subscribers(conn, conn.execute(stmt).mappings().all())
+                found.update((subscriber.id, subscriber) for subscriber in batch)
         return found
 
     # -- outbox ------------------------------------------------------------------------------
@@ -258,6 +298,20 @@ class SubscriptionStore:
             stmt = stmt.where(digest_outbox.c.status.in_(list(statuses)))
         with self.engine.connect() as conn:
             return [_outbox(row) for row in conn.execute(stmt).mappings()]
+
+    def latest_digest(self) -> tuple[dt.date, int, int, dt.datetime | None] | None:
+        """The latest digest date with messages planned: (date, messages sent, planned, when
+        the last was sent); None before the first digest run."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(digest_outbox.c.digest_date))).scalar()
+            if latest is None:
+                return None
+            sent = sa.func.count().filter(digest_outbox.c.status == OUTBOX_SENT)
+            stmt = sa.select(sent, sa.func.count(), sa.func.max(digest_outbox.c.sent_at)).where(
+                digest_outbox.c.digest_date == latest
+            )
+            done, planned, last = conn.execute(stmt).one()
+        return _date(latest), int(done), int(planned), rows.from_naive_utc(last)
 
     def claim_digest(self, entry_id: int, message_id: str) -> bool:
         """Mark a pending (or interrupted) row as being sent; False when it is already settled."""

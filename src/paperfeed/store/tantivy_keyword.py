@@ -31,7 +31,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
@@ -41,11 +41,12 @@ import tantivy
 
 from paperfeed import private_files
 from paperfeed.query import Query
+from paperfeed.store import content_version
 from paperfeed.store.chunks import chunks
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when the schema, the analyzer or SHARDS change: old indexes are rebuilt
+FORMAT = 4  # bump when the schema, the analyzer or SHARDS change: old indexes are rebuilt
 MARKER = "paperfeed.json"
 ANALYZER = "paperfeed"
 # Title, abstract and authors are scored as one text (one IDF and length per paper, as FTS5's
@@ -72,7 +73,7 @@ COMMON_SHARE = 0.5  # ...those in more than this share of the papers
 FILTER_CHUNK = 1000  # candidate keys checked per tantivy query
 CHECK_SECONDS = 1.0  # searches look for new papers / other processes' commits this often
 
-_PAPER_COLUMNS = "key, title, abstract, authors, categories, published"
+_PAPER_COLUMNS = "key, title, abstract, authors, categories, published, code_url"
 
 
 def _analyzer(*, stop_words: bool = False) -> tantivy.TextAnalyzer:
@@ -99,6 +100,7 @@ def _schema() -> tantivy.Schema:
     for name in ("text", "authors"):
         builder.add_text_field(name, stored=False, tokenizer_name=ANALYZER, index_option="position")
     builder.add_text_field("categories", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("has", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("day", stored=False, indexed=True, fast=False)
     return builder.build()
 
@@ -233,6 +235,8 @@ class TantivyKeywordIndex:
                 writers.clear()  # releases tantivy's lock files
             for shard in self.shards:
                 shard.reload()
+            if done:  # searches answered before now may be cached: they are stale
+                content_version.bump(self.engine)
             return done
 
     def _sync(
@@ -312,7 +316,7 @@ class TantivyKeywordIndex:
         )
 
     def _add(self, writers: list[tantivy.IndexWriter], rows: Iterable[Sequence[Any]]) -> None:
-        for key, title, abstract, authors, categories, published in rows:
+        for key, title, abstract, authors, categories, published, code_url in rows:
             document = tantivy.Document()
             document.add_integer("key", key)
             parts = [title or ""] * TITLE_REPEAT + [abstract or "", authors or ""]
@@ -323,6 +327,8 @@ class TantivyKeywordIndex:
             day = _day(published)
             if day is not None:
                 document.add_integer("day", day)
+            if code_url:
+                document.add_text("has", "code")
             writers[key % SHARDS].add_document(document)
 
     def _refresh(self) -> None:
@@ -361,6 +367,47 @@ class TantivyKeywordIndex:
             hits += job.result()
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:limit]
+
+    def count(
+        self, query: Query, *, among: Sequence[int] | None = None, leave_out: Collection[int] = ()
+    ) -> int:
+        """How many papers `search` finds for the query with no limit (only those keyed in
+        `among` if given), not counting the keys in `leave_out` (hidden papers: few, so each
+        shard counts the ones that match apart)."""
+        self._refresh()
+        searchers = [shard.searcher() for shard in self.shards]
+        built = self.build_queries(query, searchers)
+        total = 0
+        for number, (searcher, shard_query) in enumerate(zip(searchers, built, strict=True)):
+            if shard_query is None:
+                continue
+            if among is not None:
+                keys = [k for k in among if k % SHARDS == number and k not in leave_out]
+                total += self._count_among(searcher, shard_query, keys)
+                continue
+            left_out = [key for key in leave_out if key % SHARDS == number]
+            total += _count(searcher.search(shard_query, 1))
+            total -= self._count_among(searcher, shard_query, left_out)
+        return total
+
+    def _count_among(
+        self, searcher: tantivy.Searcher, shard_query: tantivy.Query, keys: Sequence[int]
+    ) -> int:
+        """How many of the papers keyed `keys` (all in this shard) match `shard_query`."""
+        found = 0
+        for start in range(0, len(keys), FILTER_CHUNK):
+            chunk = [
+                (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "key", key))
+                for key in keys[start : start + FILTER_CHUNK]
+            ]
+            among = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, shard_query),
+                    (tantivy.Occur.Must, tantivy.Query.boolean_query(chunk)),
+                ]
+            )
+            found += _count(searcher.search(among, 1))
+        return found
 
     def filter(self, keys: Sequence[int], query: Query) -> set[int]:
         """The `keys` whose papers pass the query's required phrases, exclusions, authors,
@@ -437,7 +484,8 @@ class TantivyKeywordIndex:
         return stems or Counter(s for word in query.terms for s in self.analyzer.analyze(word))
 
     def _filter_clauses(self, query: Query) -> list[tuple[tantivy.Occur, tantivy.Query]]:
-        """Required phrases (scored), exclusions, authors, categories and dates (not scored)."""
+        """Required phrases (scored), exclusions, authors, categories, dates and has:code (not
+        scored)."""
         clauses = [
             (tantivy.Occur.Must, matched)
             for matched in map(self._text_query, query.required)
@@ -467,6 +515,9 @@ class TantivyKeywordIndex:
                 query.date_to.toordinal() if query.date_to else None,
             )
             clauses.append((tantivy.Occur.Must, _const(days)))
+        if query.has_code:
+            has_code = tantivy.Query.term_query(self.schema, "has", "code")
+            clauses.append((tantivy.Occur.Must, _const(has_code)))
         return clauses
 
     def _text_query(self, text: str, *, prefix: bool = False) -> tantivy.Query | None:
@@ -499,6 +550,11 @@ def _any(queries: list[tantivy.Query]) -> tantivy.Query:
     if len(queries) == 1:
         return queries[0]
     return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+
+
+def _count(result: tantivy.SearchResult) -> int:
+    """All the matches a search counted (tantivy's type stubs leave `count` out)."""
+    return int(result.count or 0)  # type: ignore[attr-defined]
 
 
 def _const(query: tantivy.Query) -> tantivy.Query:

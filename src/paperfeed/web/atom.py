@@ -12,18 +12,39 @@ from fastapi.responses import Response
 from lxml import etree
 
 from paperfeed import links, listings
+from paperfeed.core import PaperFeed
 from paperfeed.models import Paper, Submission
+from paperfeed.query import parse_query
 from paperfeed.web.api import search_papers
 from paperfeed.web.deps import FeedDep
 from paperfeed.web.errors import ErrorMappingRoute
+from paperfeed.web.schemas import (
+    DAY_PARAM,
+    FEED_ERRORS,
+    MONTH_PARAM,
+    ONE_PERIOD,
+    QUERY_PARAM,
+    WEEK_PARAM,
+)
 from paperfeed.web.serialize import iso
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 FEED_LIMIT = 100
+NO_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # `updated` of an entry (or feed) without one
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-router = APIRouter(route_class=ErrorMappingRoute, tags=["feeds"])
+
+class AtomResponse(Response):
+    media_type = ATOM_TYPE
+
+
+router = APIRouter(
+    route_class=ErrorMappingRoute,
+    tags=["feeds"],
+    default_response_class=AtomResponse,
+    responses=FEED_ERRORS,
+)
 
 
 def _text(value: str) -> str:
@@ -37,14 +58,15 @@ def _add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     return element
 
 
-def _entry_updated(
-    paper: Paper, submission: Submission | None, fallback: dt.datetime
-) -> dt.datetime:
+def _entry_updated(paper: Paper, submission: Submission | None) -> dt.datetime:
+    """The paper's own last change (its latest version, else its first), never the time of
+    the request: a reader's feed shows a paper as new once. Records without dates: when the
+    paper came to the feed, else NO_DATE."""
     return (
-        (submission.submitted_at if submission else None)
-        or paper.updated
+        paper.updated
         or paper.published
-        or fallback
+        or (submission.submitted_at if submission else None)
+        or NO_DATE
     )
 
 
@@ -57,16 +79,16 @@ def atom_feed(
     entries: Iterable[tuple[Paper, Submission | None]],
     subtitle: str | None = None,
 ) -> bytes:
-    """An Atom document whose entries are papers (id = the paper page address)."""
+    """An Atom document whose entries are papers. Ids do not depend on `base_url` (see
+    links.atom_id); the feed's `updated` is its newest entry's."""
     entries = list(entries)
-    now = dt.datetime.now(dt.UTC)
-    stamps = [_entry_updated(p, s, now) for p, s in entries]
+    stamps = [_entry_updated(p, s) for p, s in entries]
     root = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
-    _add(root, "id", self_url)
+    _add(root, "id", links.atom_id(self_url.removeprefix(base_url)))
     _add(root, "title", title)
     if subtitle:
         _add(root, "subtitle", subtitle)
-    _add(root, "updated", iso(max(stamps, key=_utc) if stamps else now))
+    _add(root, "updated", iso(max(stamps, key=_utc) if stamps else NO_DATE))
     _add(root, "link", rel="self", type="application/atom+xml", href=self_url)
     _add(root, "link", rel="alternate", type="text/html", href=page_url)
     _add(_add(root, "author"), "name", "paperfeed")
@@ -74,7 +96,7 @@ def atom_feed(
     for (paper, _), updated in zip(entries, stamps, strict=True):
         entry = _add(root, "entry")
         paper_page = links.paper_url(base_url, paper.id)
-        _add(entry, "id", paper_page)
+        _add(entry, "id", links.paper_atom_id(paper))
         _add(entry, "title", paper.title or paper.id)
         _add(entry, "updated", iso(updated))
         if paper.published:
@@ -98,7 +120,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 def _atom(body: bytes) -> Response:
-    return Response(body, media_type=ATOM_TYPE)
+    return AtomResponse(body)
 
 
 def _url(base_url: str, path: str, **params: str | None) -> str:
@@ -106,12 +128,20 @@ def _url(base_url: str, path: str, **params: str | None) -> str:
     return f"{base_url}{path}" + (f"?{query}" if query else "")
 
 
-@router.get("/feeds/daily.atom", response_class=Response)
+@router.get("/feeds/daily.atom")
 def daily_feed(
     feed: FeedDep,
-    date: str | None = Query(None, description="YYYY-MM-DD; default: the latest day"),
-    week: str | None = Query(None, description="YYYY-Www"),
-    month: str | None = Query(None, description="YYYY-MM"),
+    date: str | None = Query(
+        None,
+        description="YYYY-MM-DD; default: the latest day" + ONE_PERIOD,
+        json_schema_extra=DAY_PARAM,
+    ),
+    week: str | None = Query(
+        None, description="YYYY-Www" + ONE_PERIOD, json_schema_extra=WEEK_PARAM
+    ),
+    month: str | None = Query(
+        None, description="YYYY-MM" + ONE_PERIOD, json_schema_extra=MONTH_PARAM
+    ),
 ) -> Response:
     """The papers of one day (week, month), most upvoted first."""
     period = listings.parse_period(date, week, month, default_day=feed.latest_day())
@@ -129,7 +159,7 @@ def daily_feed(
     )
 
 
-@router.get("/feeds/trending.atom", response_class=Response)
+@router.get("/feeds/trending.atom")
 def trending_feed(feed: FeedDep) -> Response:
     """Trending papers of the last `trending_window_days` days."""
     result = feed.trending(limit=FEED_LIMIT)
@@ -147,10 +177,10 @@ def trending_feed(feed: FeedDep) -> Response:
     )
 
 
-@router.get("/feeds/search.atom", response_class=Response)
+@router.get("/feeds/search.atom")
 def search_feed(
     feed: FeedDep,
-    q: str = Query(..., description="search query"),
+    q: str = Query(..., description="search query, not blank", json_schema_extra=QUERY_PARAM),
     limit: int = Query(50, ge=1, description=f"at most {FEED_LIMIT} entries"),
 ) -> Response:
     """Search results as a feed, to follow a topic."""
@@ -163,5 +193,45 @@ def search_feed(
             page_url=_url(base, "/search", q=q),
             base_url=base,
             entries=results,
+        )
+    )
+
+
+def _newest(
+    feed: PaperFeed, *, category: str | None = None, author: str | None = None
+) -> list[tuple[Paper, Submission | None]]:
+    """The newest visible papers of a category or an author."""
+    query = parse_query("", category=category, author=author, sort="date", limit=FEED_LIMIT)
+    papers = [hit.paper for hit in feed.search(query, mode="keyword").hits]
+    submissions = feed.visible_submissions([p.id for p in papers])
+    return [(paper, submissions.get(paper.id)) for paper in papers]
+
+
+@router.get("/feeds/category/{category}.atom")
+def category_feed(feed: FeedDep, category: str) -> Response:
+    """The newest papers of an arXiv category (``cs.CL``) or archive (``cs``)."""
+    base = feed.settings.base_url
+    return _atom(
+        atom_feed(
+            title=f"Papers in {category}",
+            self_url=base + links.category_feed_path(category),
+            page_url=_url(base, "/search", category=category, sort="date"),
+            base_url=base,
+            entries=_newest(feed, category=category),
+        )
+    )
+
+
+@router.get("/feeds/author/{name}.atom")
+def author_feed(feed: FeedDep, name: str) -> Response:
+    """The newest papers of an author, by the name as the papers spell it."""
+    base = feed.settings.base_url
+    return _atom(
+        atom_feed(
+            title=f"Papers by {name}",
+            self_url=base + links.author_feed_path(name),
+            page_url=base + links.author_path(name),
+            base_url=base,
+            entries=_newest(feed, author=name),
         )
     )

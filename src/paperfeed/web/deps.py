@@ -21,12 +21,14 @@ from fastapi import Depends, Request
 from paperfeed.core import PaperFeed
 from paperfeed.errors import Forbidden, Invalid, Unauthorized
 from paperfeed.models import LoginSession, User
+from paperfeed.web import personal
 from paperfeed.web.limits import Limiters
 from paperfeed.web.login_cookie import login_cookie
 
 SESSION_COOKIE = "paperfeed_session"
 SESSION_MAX_AGE = 30 * 24 * 3600
 CSRF_FIELD = "csrf_token"
+API_RATE_COUNTED = "paperfeed.api_rate_counted"  # request scope key: counted already
 
 
 def get_feed(request: Request) -> PaperFeed:
@@ -88,13 +90,28 @@ def client_key(request: Request) -> str:
     return peer
 
 
+def check_api_rate(request: Request) -> None:
+    """Count the request against the client address's API limit (RateLimited, 429, beyond),
+    once however many layers check it (the page cache, then the route on a miss)."""
+    if request.scope.get(API_RATE_COUNTED):
+        return
+    request.scope[API_RATE_COUNTED] = True
+    limiters(request).api.hit(client_key(request))
+
+
+limit_api_rate = Depends(check_api_rate)
+
+
 def has_session(request: Request) -> bool:
     return "session" in request.scope
 
 
 def current_login(request: Request) -> tuple[LoginSession, User] | None:
     """The request's live session and its user (looked up once per request), or None; the
-    cookie of a session that has ended is removed."""
+    cookie of a session that has ended is removed. None while the page cache renders a page
+    for every reader (web/personal.py)."""
+    if personal.shared_render(request.scope) is not None:
+        return None
     if not hasattr(request.state, "login"):
         cookie = login_cookie(request)
         found = get_feed(request).session(cookie.token) if cookie.token else None

@@ -20,7 +20,7 @@ from paperfeed.web.templating import error_page
 
 log = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api/", "/feeds/")
+JSON_PREFIXES = ("/api/", "/feeds/", "/mcp")
 INTERNAL = "something went wrong on our side; it has been logged"
 
 

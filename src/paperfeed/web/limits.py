@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from paperfeed.errors import RateLimited
+from paperfeed.errors import Invalid, RateLimited
+from paperfeed.readers.library import MAX_LIBRARY_BYTES
+
+# Request bodies are limited to ``settings.max_body_bytes`` (the app's max_body_size); a library
+# upload (/library/import) may be a file of up to MAX_LIBRARY_BYTES with the form around it.
+LIBRARY_UPLOAD_BYTES = MAX_LIBRARY_BYTES + 64 * 1024
 
 
 class RateLimiter(Protocol):
@@ -59,14 +64,32 @@ class SlidingWindowLimiter:
             del self._hits[key]
 
 
+class NoLimit:
+    """A limiter that lets everything through (a limit switched off)."""
+
+    def hit(self, key: str) -> None:
+        pass
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """The limits the app applies; tests pass smaller ones."""
+    """The limits the app applies; tests pass smaller ones. `api` (None: no limit) counts the
+    JSON API's and the MCP endpoint's requests per client address."""
 
     votes: Limit = Limit(60, 60)
     submissions: Limit = Limit(10, 3600)
     logins: Limit = Limit(10, 300)
     signups: Limit = Limit(5, 3600)
+    libraries: Limit = Limit(20, 3600)  # library imports and visitors' /for-you lists
+    api: Limit | None = Limit(600, 60)
+
+    @classmethod
+    def for_api_requests_per_minute(cls, per_minute: int) -> RateLimits:
+        """The default limits with `per_minute` API requests (``PAPERFEED_API_REQUESTS_PER_MINUTE``;
+        0: no limit)."""
+        if per_minute < 0:
+            raise Invalid("PAPERFEED_API_REQUESTS_PER_MINUTE must be 0 or more")
+        return cls(api=Limit(per_minute, 60) if per_minute else None)
 
 
 class Limiters:
@@ -75,3 +98,5 @@ class Limiters:
         self.submissions: RateLimiter = SlidingWindowLimiter(limits.submissions)
         self.logins: RateLimiter = SlidingWindowLimiter(limits.logins)
         self.signups: RateLimiter = SlidingWindowLimiter(limits.signups)
+        self.libraries: RateLimiter = SlidingWindowLimiter(limits.libraries)
+        self.api: RateLimiter = SlidingWindowLimiter(limits.api) if limits.api else NoLimit()

@@ -93,6 +93,7 @@ def daily(
         kinds=kinds,
         page=number,
         rank_offset=(number - 1) * FEED_PAGE,
+        updated=paperfeed.last_updated(),
     )
 
 
@@ -161,13 +162,14 @@ def search(
         results = get_feed(request).search(query)
     except Invalid as error:
         return render(request, "search.html", 400, error=str(error), **context)
-    pages = max(1, math.ceil((results.total_estimate or 0) / SEARCH_PAGE))
+    pages = min(MAX_PAGE, max(1, math.ceil(results.total / SEARCH_PAGE)))
     context.update(
         results=results,
         hits=results.hits,
         words=text.highlight_words(results.query),
         voted=voted_ids(request, [h.paper for h in results.hits]),
-        has_next=number < pages and len(results.hits) == SEARCH_PAGE,
+        pages=pages,
+        has_next=number < pages,
     )
     return render(request, "search.html", **context)
 
@@ -190,10 +192,21 @@ def paper_page(request: Request, paper_id: str) -> Response:
         request,
         "paper.html",
         paper=paper,
+        page_url=links.paper_url(paperfeed.settings.base_url, paper.id),
         submission=submission,
         voted=voted_ids(request, [paper]),
         similar=similar,
+        **save_choices(request, paper),
     )
+
+
+def save_choices(request: Request, paper: Paper) -> dict[str, Any]:
+    """The reader's collections for the paper page's "Save to" form, and those holding it."""
+    user, collections = current_user(request), get_feed(request).readers.collections
+    return {
+        "collections": collections.of_user(user) if user else [],
+        "saved_in": collections.holding(user, paper.id),
+    }
 
 
 # -- votes and moderation --------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 Field names follow real ``/api/daily_papers`` and ``/api/papers/{id}`` responses, so the
 ``huggingface_hub`` client parses them unchanged; fields we hold no data for are left out.
+What Hugging Face served for an imported paper or daily item (its ``hf`` fields: comments,
+thumbnail, organization, the authors' and submitter's accounts...) is served back as it was;
+``githubRepo`` and ``projectPage`` are the paper's code links, ``ai_keywords`` its keywords.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import html
 import re
 from typing import Any
 
-from paperfeed.links import source_links
+from paperfeed.links import safe_url, source_links
 from paperfeed.models import FeedItem, Paper, Submission
 
 JsonObject = dict[str, Any]
@@ -35,28 +38,39 @@ def object_id(*parts: object) -> str:
     return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
-def user_json(name: str) -> JsonObject:
-    """A submitter as the Hub's user object (``user`` is what the client reads as username)."""
-    return {
+def user_json(name: str, hub: JsonObject | None = None) -> JsonObject:
+    """A submitter as the Hub's user object (``user`` is what the client reads as username):
+    the one Hugging Face served, if any, with ``user`` and ``name`` added where it left them
+    out; else the local account's name (no avatar: ``avatarUrl`` is left out, never "")."""
+    local = {
         "_id": object_id("user", name),
-        "avatarUrl": "",
         "fullname": name,
         "name": name,
         "user": name,
         "type": "user",
         "isPro": False,
     }
+    return {**local, **hub} if hub else local
+
+
+def _authors_json(paper: Paper) -> list[JsonObject]:
+    """The authors, with their Hub accounts and claim status where Hugging Face gave them."""
+    stem = object_id(paper.id)[:20]  # author i of the paper gets stem + i in 4 hex digits
+    hub = paper.hf.get("authors")
+    if not isinstance(hub, list) or len(hub) != len(paper.authors):
+        hub = [{}] * len(paper.authors)
+    return [
+        {"_id": f"{stem}{i:04x}", "hidden": False, **(served if isinstance(served, dict) else {})}
+        | {"name": name}
+        for i, (name, served) in enumerate(zip(paper.authors, hub, strict=True))
+    ]
 
 
 def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject:
     """The flat paper object of ``/api/papers/{id}`` (also nested as ``paper`` in daily items)."""
-    stem = object_id(paper.id)[:20]  # author i of the paper gets stem + i in 4 hex digits
     data: JsonObject = {
         "id": paper.id,
-        "authors": [
-            {"_id": f"{stem}{i:04x}", "name": name, "hidden": False}
-            for i, name in enumerate(paper.authors)
-        ],
+        "authors": _authors_json(paper),
         "publishedAt": iso(paper.published),
         "title": paper.title,
         "summary": paper.abstract,
@@ -65,7 +79,8 @@ def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject
     if submission is not None:
         data["submittedOnDailyAt"] = iso(submission.submitted_at)
         if submission.submitter:
-            data["submittedOnDailyBy"] = user_json(submission.submitter)
+            hub = submission.hf.get("submittedOnDailyBy")
+            data["submittedOnDailyBy"] = user_json(submission.submitter, hub)
     abs_url, pdf_url = source_links(paper)
     optional = {
         "updatedAt": iso(paper.updated),
@@ -75,8 +90,12 @@ def paper_json(paper: Paper, submission: Submission | None = None) -> JsonObject
         "arxivComments": paper.comments,  # "comments" would clash with the client field
         "arxivUrl": abs_url,
         "pdfUrl": pdf_url,
+        "githubRepo": safe_url(paper.code_url),
+        "projectPage": safe_url(paper.project_url),
+        "ai_keywords": paper.shown_keywords or None,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
+    data.update({k: v for k, v in paper.hf.items() if k not in data})
     return data
 
 
@@ -84,10 +103,11 @@ def daily_item_json(paper: Paper, submission: Submission | None = None) -> JsonO
     """One element of ``/api/daily_papers`` and ``/api/papers/search`` lists.
 
     The top-level ``publishedAt`` is the time of the submission to the daily feed (the Hub sent
-    that in 2024 and the client reads it as ``submitted_at``); the paper's own publication time is
-    ``paper.publishedAt``. Without a submission it falls back to the latter.
+    that in 2024 and the client reads it as ``submitted_at``), or for an imported one the time
+    Hugging Face gave; the paper's own publication time is ``paper.publishedAt``. Without a
+    submission it falls back to the latter.
     """
-    published = submission.submitted_at if submission else paper.published
+    published = (submission.listed_at or submission.submitted_at) if submission else paper.published
     item: JsonObject = {
         "paper": paper_json(paper, submission),
         "publishedAt": iso(published),
@@ -96,9 +116,15 @@ def daily_item_json(paper: Paper, submission: Submission | None = None) -> JsonO
         "numComments": 0,
         "isAuthorParticipating": False,
     }
-    if submission is not None and submission.submitter:
-        item["submittedBy"] = user_json(submission.submitter)
+    if submission is None:
+        return item
+    item.update({k: v for k, v in submission.hf.items() if k not in _SUBMITTERS})
+    if submission.submitter:
+        item["submittedBy"] = user_json(submission.submitter, submission.hf.get("submittedBy"))
     return item
+
+
+_SUBMITTERS = ("submittedBy", "submittedOnDailyBy")  # Hub accounts, served by user_json
 
 
 def feed_item_json(item: FeedItem) -> JsonObject:

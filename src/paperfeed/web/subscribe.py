@@ -86,7 +86,9 @@ def _prefs_form(prefs: Preferences) -> dict[str, object]:
 
 @router.get("/subscribe", response_class=HTMLResponse)
 def subscribe_form(request: Request) -> Response:
-    return _page(request, "subscribe.html", form=_prefs_form(Preferences()), email="")
+    user = current_user(request)  # a reader's follows are their digest's too
+    prefs = get_feed(request).readers.follows.preferences(user) if user else Preferences()
+    return _page(request, "subscribe.html", form=_prefs_form(prefs), email="")
 
 
 @router.post("/subscribe", response_class=HTMLResponse)

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from paperfeed import links
-from paperfeed.web import deps, text
+from paperfeed.web import deps, personal, text
+from paperfeed.web.feed_links import feeds_for
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,15 @@ def redirect(target: str) -> RedirectResponse:
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     session = deps.has_session(request)
-    context.update(
-        user=deps.current_user(request) if session else None,
-        csrf=deps.csrf_token(request) if session else "",
-        here=here(request),
-    )
+    shared = personal.shared_render(request.scope)
+    if shared is not None:  # for every reader: the page cache fills in who (web/personal.py)
+        context.update(user=shared.user, csrf=shared.csrf, here=here(request))
+    else:
+        context.update(
+            user=deps.current_user(request) if session else None,
+            csrf=deps.csrf_token(request) if session else "",
+            here=here(request),
+        )
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
@@ -68,7 +73,12 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 templates.env.filters["highlight"] = text.highlight
 templates.env.filters["shorten"] = text.shorten
 templates.env.filters["search_snippet"] = text.search_snippet
+templates.env.tests["shared_render"] = personal.is_shared_csrf
 templates.env.globals["CSRF_FIELD"] = deps.CSRF_FIELD
+templates.env.globals["feeds_for"] = feeds_for
 templates.env.globals["url_with"] = url_with
 templates.env.globals["paper_path"] = links.paper_path
 templates.env.globals["source_links"] = links.source_links
+templates.env.globals["keyword_search_path"] = links.keyword_search_path
+templates.env.globals["safe_url"] = links.safe_url
+templates.env.globals["author_path"] = links.author_path

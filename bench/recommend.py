@@ -1,0 +1,324 @@
+"""How well three rankers find an author's next papers from their earlier ones (real arXiv data).
+
+Data: the cs.CV/cs.CL new-listing crawl (``listed`` = the day first listed). An author with at
+least 8 papers in it, at least `--min-library` listed before the cut date and at least one in
+the window after it, is a reader: their library is their papers before the cut (the latest
+`--max-library`), their targets are their papers in the window, and the candidates are every
+paper listed in the window. Authors are sampled with a fixed seed.
+
+Rankers, on the same candidates and MiniLM vectors (cached under bench/results/cache/):
+  (a) zotero-arxiv-daily: the library's newest papers first, weights 1 / (1 + log10(rank)),
+      normalised; score = the weighted mean cosine to the library;
+  (b) arxiv-sanity-lite: tf-idf of title + abstract + authors (its compute.py settings) over
+      the whole bench corpus and a linear SVM per reader (library = positives, the rest
+      negatives; C=0.1, balanced classes, as its serve.py), ranked by decision value;
+  (c) paperfeed: `Recommender.rank` on a real SQLite store holding the papers and their vectors,
+      plus ablations (cosine only: max, top-5 mean; top-1/top-3; one paper's co-authors).
+Measured: recall@20, nDCG@20 (binary gain) and MRR, averaged over readers.
+
+Feedback: the simulated reader dismisses ("not interested") the non-target picks of paperfeed's
+top 10 that are outside their topics (their best cosine to the library is below that of every
+target of theirs), and the ranking is asked again; nDCG@20 and MRR before and after.
+
+    python bench/recommend.py [--cut 2026-02-02] [--days 14] [--readers 200]
+Writes bench/results/recommend.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import logging
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    RESULTS,
+    CachedEmbedder,
+    arxiv_papers,
+    mean,
+    ndcg,
+    paper_text,
+    recall_at,
+    reciprocal_rank,
+    write_json,
+)
+
+from paperfeed.models import Paper
+from paperfeed.recommend import PositivePaper, RankOptions, ReaderSignals, Recommender
+from paperfeed.recommend.authors import name_keys
+from paperfeed.search.embed import load_embedder
+from paperfeed.search.indexing import text_hash
+from paperfeed.store import open_store
+
+log = logging.getLogger("bench.recommend")
+K = 20
+
+
+@dataclasses.dataclass(slots=True)
+class Reader:
+    name: str
+    library: list[Paper]  # newest first
+    targets: set[str]
+
+
+class Vectors:
+    """The cached MiniLM vectors behind the interface the ranker needs."""
+
+    def __init__(self, embedder: CachedEmbedder, papers: dict[str, Paper]) -> None:
+        self.embedder = embedder
+        self.papers = papers
+
+    def vectors_for(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        known = [p for p in paper_ids if p in self.papers]
+        vectors = self.embedder.embed_documents([paper_text(self.papers[p]) for p in known])
+        return dict(zip(known, vectors, strict=True))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed_query(text)
+
+
+def choose_readers(
+    papers: list[Paper], cut: dt.date, end: dt.date, args: argparse.Namespace
+) -> list[Reader]:
+    by_author: dict[str, list[Paper]] = defaultdict(list)
+    for paper in papers:
+        for name in paper.authors:
+            by_author[name_keys(name)[0]].append(paper)
+    readers = []
+    for key, written in sorted(by_author.items()):
+        if len(written) < 8:
+            continue
+        before = sorted(
+            (p for p in written if p.published.date() < cut),
+            key=lambda p: p.published,
+            reverse=True,
+        )
+        after = {p.id for p in written if cut <= p.published.date() <= end}
+        if len(before) >= args.min_library and after:
+            readers.append(Reader(key, before[: args.max_library], after))
+    random.Random(args.seed).shuffle(readers)
+    return readers[: args.readers]
+
+
+# -- the rankers -------------------------------------------------------------------------------
+
+
+def zotero_arxiv_daily(reader: Reader, cand_matrix: np.ndarray, vectors: Vectors) -> np.ndarray:
+    library = np.stack(list(vectors.vectors_for([p.id for p in reader.library]).values()))
+    ranks = np.arange(len(library))  # newest first
+    weights = 1 / (1 + np.log10(ranks + 1))
+    weights /= weights.sum()
+    return (cand_matrix @ library.T) @ weights
+
+
+def arxiv_sanity_features(corpus: list[Paper]):  # type: ignore[no-untyped-def]
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        input="content",
+        encoding="utf-8",
+        decode_error="replace",
+        strip_accents="unicode",
+        lowercase=True,
+        analyzer="word",
+        stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+        ngram_range=(1, 2),
+        max_features=20_000,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=True,
+        max_df=0.5,
+        min_df=5,
+    )
+    texts = [" ".join([p.title, p.abstract, " ".join(p.authors)]) for p in corpus]
+    return vectorizer.fit_transform(texts).astype(np.float32)
+
+
+def arxiv_sanity_lite(reader: Reader, features, row_of: dict[str, int], candidates: list[str]):  # type: ignore[no-untyped-def]
+    from sklearn import svm
+
+    y = np.zeros(features.shape[0], dtype=np.float32)
+    y[[row_of[p.id] for p in reader.library]] = 1.0
+    classifier = svm.LinearSVC(class_weight="balanced", max_iter=10_000, tol=1e-6, C=0.1)
+    classifier.fit(features, y)
+    return classifier.decision_function(features[[row_of[c] for c in candidates]])
+
+
+def paperfeed_ranking(
+    recommender: Recommender, reader: Reader, cut: dt.date, end: dt.date, **signals
+):  # type: ignore[no-untyped-def]
+    positives = tuple(PositivePaper(p.id) for p in reader.library)
+    found = recommender.rank(ReaderSignals(positives=positives, **signals), cut, end, limit=K)
+    return [r.paper.id for r in found]
+
+
+def metrics(ranked: list[str], targets: set[str]) -> dict[str, float]:
+    gains = [1.0 if pid in targets else 0.0 for pid in ranked[:K]]
+    return {
+        "recall@20": recall_at(ranked, targets, K),
+        "ndcg@20": ndcg(gains, K, ideal=[1.0] * len(targets)),
+        "mrr": reciprocal_rank(ranked, targets, K),
+    }
+
+
+def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {key: mean(r[key] for r in rows) for key in ("recall@20", "ndcg@20", "mrr")}
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def build_store(path: Path, papers: list[Paper], vectors: Vectors, model: str):  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{path}")
+    store.papers.upsert_papers(papers)
+    keys = store.papers.paper_keys([p.id for p in papers])
+    found = vectors.vectors_for([p.id for p in papers])
+    store.embeddings.save_embeddings(
+        model,
+        [(keys[p.id], text_hash(paper_text(p)), found[p.id]) for p in papers],
+    )
+    return store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cut", type=dt.date.fromisoformat, default=dt.date(2026, 2, 2))
+    parser.add_argument("--days", type=int, default=14, help="window after the cut")
+    parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument("--min-library", type=int, default=3)
+    parser.add_argument("--max-library", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    cut, end = args.cut, args.cut + dt.timedelta(days=args.days - 1)
+    papers = [p for p in arxiv_papers() if p.published]
+    readers = choose_readers(papers, cut, end, args)
+    candidates = [p for p in papers if cut <= p.published.date() <= end]
+    corpus = {p.id: p for p in candidates}
+    corpus.update((p.id, p) for r in readers for p in r.library)
+    log.info(
+        "%d readers, %d candidates, %d papers to embed", len(readers), len(candidates), len(corpus)
+    )
+
+    embedder = CachedEmbedder(load_embedder("minilm"), "recommend")
+    started = time.perf_counter()
+    embedded = embedder.warm([paper_text(p) for p in corpus.values()])
+    embed_seconds = time.perf_counter() - started
+    vectors = Vectors(embedder, corpus)
+    cand_ids = [p.id for p in candidates]
+    cand_matrix = np.stack([vectors.vectors_for([c])[c] for c in cand_ids])
+
+    corpus_list = list(corpus.values())
+    features = arxiv_sanity_features(corpus_list)
+    row_of = {p.id: i for i, p in enumerate(corpus_list)}
+
+    variants = {
+        "paperfeed": RankOptions(),
+        "paperfeed, cosine only (top-5 mean)": RankOptions(library_author=0.0),
+        "paperfeed, cosine only (max)": RankOptions(library_author=0.0, neighbours=1),
+        "paperfeed, top-1 + authors": RankOptions(neighbours=1),
+        "paperfeed, top-3 + authors": RankOptions(neighbours=3),
+        "paperfeed, every co-author counts": RankOptions(frequent_author=1.0),
+    }
+    results: dict[str, list[dict[str, float]]] = defaultdict(list)
+    feedback: list[dict[str, float]] = []
+    seconds: dict[str, float] = defaultdict(float)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = build_store(Path(tmp) / "bench.db", corpus_list, vectors, embedder.name)
+        recommenders = {
+            name: Recommender(store, vectors, model=lambda: embedder.name, options=options)
+            for name, options in variants.items()
+        }
+        for reader in readers:
+            started = time.perf_counter()
+            scores = zotero_arxiv_daily(reader, cand_matrix, vectors)
+            ranked = [cand_ids[i] for i in np.argsort(-scores)[:K]]
+            seconds["zotero-arxiv-daily"] += time.perf_counter() - started
+            results["zotero-arxiv-daily"].append(metrics(ranked, reader.targets))
+
+            started = time.perf_counter()
+            scores = arxiv_sanity_lite(reader, features, row_of, cand_ids)
+            ranked = [cand_ids[i] for i in np.argsort(-scores)[:K]]
+            seconds["arxiv-sanity-lite"] += time.perf_counter() - started
+            results["arxiv-sanity-lite"].append(metrics(ranked, reader.targets))
+
+            for name, recommender in recommenders.items():
+                started = time.perf_counter()
+                ranked = paperfeed_ranking(recommender, reader, cut, end)
+                seconds[name] += time.perf_counter() - started
+                results[name].append(metrics(ranked, reader.targets))
+                if name == "paperfeed":
+                    feedback.append(
+                        simulate_feedback(recommender, reader, ranked, vectors, cut, end)
+                    )
+        store.close()
+    embedder.flush()
+
+    table = {name: summarise(rows) for name, rows in results.items()}
+    for name, row in table.items():
+        row["ms_per_reader"] = round(1000 * seconds[name] / len(readers), 2)
+    dismissed = [f["dismissed"] for f in feedback]
+    report = {
+        "data": "arxiv_cs_cv_cl_2025_2026.jsonl.gz",
+        "cut": cut.isoformat(),
+        "window": [cut.isoformat(), end.isoformat()],
+        "readers": len(readers),
+        "candidates": len(candidates),
+        "library_size_mean": mean(len(r.library) for r in readers),
+        "targets_mean": mean(len(r.targets) for r in readers),
+        "embedded_now": embedded,
+        "embedding_seconds": round(embed_seconds, 1),
+        "results": table,
+        "feedback": {
+            "readers_who_dismissed": sum(1 for d in dismissed if d),
+            "dismissed_mean": mean(dismissed),
+            "before": {k: mean(f[f"before_{k}"] for f in feedback) for k in ("ndcg@20", "mrr")},
+            "after": {k: mean(f[f"after_{k}"] for f in feedback) for k in ("ndcg@20", "mrr")},
+        },
+    }
+    write_json(RESULTS / "recommend.json", report)
+    for name, row in table.items():
+        log.info("%-40s %s", name, row)
+    log.info("feedback: %s", report["feedback"])
+
+
+def simulate_feedback(
+    recommender: Recommender,
+    reader: Reader,
+    ranked: list[str],
+    vectors: Vectors,
+    cut: dt.date,
+    end: dt.date,
+) -> dict[str, float]:
+    """Dismiss the top-10 picks outside the reader's topics, rank again."""
+    library = np.stack(list(vectors.vectors_for([p.id for p in reader.library]).values()))
+
+    def closeness(paper_id: str) -> float:
+        return float((library @ vectors.vectors_for([paper_id])[paper_id]).max())
+
+    floor = min(closeness(t) for t in reader.targets)
+    dismissed = tuple(p for p in ranked[:10] if p not in reader.targets and closeness(p) < floor)
+    after = paperfeed_ranking(recommender, reader, cut, end, dismissed=dismissed)
+    before_m, after_m = metrics(ranked, reader.targets), metrics(after, reader.targets)
+    return {
+        "dismissed": len(dismissed),
+        **{f"before_{k}": before_m[k] for k in ("ndcg@20", "mrr")},
+        **{f"after_{k}": after_m[k] for k in ("ndcg@20", "mrr")},
+    }
+
+
+if __name__ == "__main__":
+    main()

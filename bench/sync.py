@@ -1,0 +1,264 @@
+"""Sync: one replayed arXiv day of ~1,500 new cs papers (OAI-PMH pages written from the cs crawl
+in the shared data, served by a local server), fetched, imported, keyword-indexed and embedded
+with the real MiniLM; and the site's page latency while that runs against the same site idle.
+
+The site is `paperfeed serve` in a subprocess on a store of 3,000 Hugging Face items (embedded).
+One client requests `/`, `/trending` and a search in turn, one every 0.1 s: for a while with the
+site idle, then while a sync runs, then idle again; two ways, each on a fresh copy of the store:
+
+- child: the sync in a child process at the lowest CPU priority, as `serve`'s scheduler runs it;
+- in_process: the sync in a thread of the web server's own process (what a plain in-process
+  scheduler would do), for comparison.
+
+    python bench/sync.py [--papers 1500] [--idle-seconds 30] [--site-papers 3000]
+
+Writes bench/results/sync.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import logging
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
+
+import httpx
+from common import DATA, RESULTS, ROOT, percentile, write_json
+
+sys.path.insert(0, str(ROOT))  # the tests' local arXiv (tests/support)
+
+from paperfeed.cli.sync import CHILD_NICENESS
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+from paperfeed.ingest.hf_daily import read_hf_daily
+from tests.support.arxiv_feeds import (
+    ArxivRecord,
+    oai_no_records,
+    oai_page,
+    oai_query,
+    rss_listing,
+)
+from tests.support.recorded_server import RecordedServer
+
+log = logging.getLogger("bench.sync")
+
+HF_ITEMS = DATA / "hf_daily_papers" / "items.jsonl.gz"
+CS_CRAWL = DATA / "arxiv_cs_cv_cl_2025_2026.jsonl.gz"
+PAGE = 500
+PATHS = ["/", "/trending", "/search?q=diffusion+models"]
+PACE = 0.1  # seconds between two requests
+
+# The web server with a sync in one of its own threads, once the file BENCH_SYNC_TRIGGER exists.
+IN_PROCESS_SERVER = """
+import json, os, sys, threading, time, uvicorn
+from paperfeed.config import load_settings
+from paperfeed.core import PaperFeed
+from paperfeed.web.app import create_app
+feed = PaperFeed(load_settings())
+def sync():
+    while not os.path.exists(os.environ["BENCH_SYNC_TRIGGER"]):
+        time.sleep(0.05)
+    report = feed.sync()
+    with open(os.environ["BENCH_SYNC_REPORT"] + ".tmp", "w") as out:
+        json.dump(report.as_dict(), out)
+    os.rename(os.environ["BENCH_SYNC_REPORT"] + ".tmp", os.environ["BENCH_SYNC_REPORT"])
+threading.Thread(target=sync, daemon=True).start()
+uvicorn.run(create_app(feed), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def crawl_day(count: int, created: dt.date) -> list[ArxivRecord]:
+    with gzip.open(CS_CRAWL, "rt") as lines:
+        return [
+            ArxivRecord(p["id"], p["title"], p["abstract"], p["authors"], p["categories"], created)
+            for p in map(json.loads, islice(lines, count))
+        ]
+
+
+def serve_day(server: RecordedServer, day: dt.date, records: list[ArxivRecord]) -> None:
+    """`records` as the OAI-PMH harvest of the cs set on `day`; nothing on other days."""
+    server.serve("/oai", oai_no_records())
+    pages = [records[i : i + PAGE] for i in range(0, len(records), PAGE)]
+    for n, page in enumerate(pages):
+        token = f"p{n + 1}" if n + 1 < len(pages) else None
+        query = (
+            oai_query("cs", day) if n == 0 else {"verb": "ListRecords", "resumptionToken": f"p{n}"}
+        )
+        server.serve("/oai", oai_page(page, day, token=token), query=query)
+    server.serve("/rss/cs", rss_listing(day + dt.timedelta(days=1), []))
+
+
+def build_store(data_dir: Path, upstream: str, today: dt.date, papers: int) -> dict[str, str]:
+    """The site's store: the first `papers` Hugging Face items, keyword-indexed and embedded,
+    following `cs`, synced through two days ago; returns the environment that points paperfeed
+    at it and at `upstream`."""
+    env = dict(os.environ)
+    env |= {
+        "PAPERFEED_DATA_DIR": str(data_dir),
+        "PAPERFEED_ARXIV_RSS_URL": f"{upstream}/rss/",
+        "PAPERFEED_ARXIV_OAI_URL": f"{upstream}/oai",
+        "PAPERFEED_ARXIV_DELAY": "0",
+        "PAPERFEED_SYNC_SCHEDULE": "off",
+    }
+    with PaperFeed(Settings(data_dir=data_dir)) as feed:
+        feed.ingest(islice(read_hf_daily(HF_ITEMS), papers))
+        feed.index()
+        source = feed.sync_service.add_source("arxiv", "cs")
+        feed.store.sources.save_cursor(source.id, (today - dt.timedelta(days=2)).isoformat())
+    return env
+
+
+def measure(base: str, until: Callable[[], bool], seconds: float | None = None) -> list[float]:
+    """Latencies (ms) of PATHS requested in turn, one every PACE seconds (a reader's clicks,
+    not a load test), until `until()` (or `seconds` pass)."""
+    latencies: list[float] = []
+    stop_at = time.monotonic() + seconds if seconds else None
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for n in range(10**9):
+            if until() or (stop_at and time.monotonic() > stop_at):
+                break
+            started = time.perf_counter()
+            response = client.get(PATHS[n % len(PATHS)])
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(PACE)
+    return latencies
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "requests": len(latencies),
+        "mean_ms": round(statistics.fmean(latencies), 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+    }
+
+
+def wait_up(base: str) -> None:
+    for _ in range(600):
+        try:
+            httpx.get(base + "/about", timeout=2).raise_for_status()
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{base} did not come up")
+
+
+def run_way(
+    way: str, data_dir: Path, env: dict[str, str], idle_seconds: float
+) -> dict[str, object]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    report_file = data_dir.parent / f"{way}.report.json"
+    trigger = data_dir.parent / f"{way}.start"
+    log_path = data_dir.parent / f"{way}.server.log"
+    server_log = log_path.open("wb")  # the server's errors, shown if a request fails
+    if way == "child":
+        command = [
+            sys.executable,
+            "-m",
+            "paperfeed",
+            "serve",
+            "--port",
+            str(port),
+            "--no-index",
+            "--no-access-log",
+        ]
+        server = subprocess.Popen(command, env=env, stderr=server_log)
+    else:
+        env = env | {"BENCH_SYNC_TRIGGER": str(trigger), "BENCH_SYNC_REPORT": str(report_file)}
+        server = subprocess.Popen(
+            [sys.executable, "-c", IN_PROCESS_SERVER, str(port)], env=env, stderr=server_log
+        )
+    sync: subprocess.Popen[bytes] | None = None
+    try:
+        wait_up(base)
+        measure(base, lambda: False, seconds=3)  # warm up
+        idle_before = measure(base, lambda: False, seconds=idle_seconds)
+        started = time.monotonic()
+        if way == "child":  # what serve's scheduler runs (paperfeed.cli.sync.sync_in_child)
+            nice = ["nice", "-n", str(CHILD_NICENESS)] if shutil.which("nice") else []
+            child = [*nice, sys.executable, "-m", "paperfeed", "sync", "--json"]
+            with report_file.open("wb") as out:
+                sync = subprocess.Popen(child, env=env, stdout=out)
+            during = measure(base, lambda: sync is not None and sync.poll() is not None)
+        else:
+            trigger.touch()  # the server starts its sync
+            during = measure(base, report_file.exists)
+        elapsed = time.monotonic() - started
+        idle_after = measure(base, lambda: False, seconds=idle_seconds)
+    except Exception:
+        log.error("the server said:\n%s", log_path.read_text()[-5000:])
+        raise
+    finally:
+        if sync is not None and sync.poll() is None:
+            sync.kill()
+        server.terminate()
+        server.wait(timeout=30)
+        server_log.close()
+    report = json.loads(report_file.read_text())
+    idle_s, during_s = summary(idle_before + idle_after), summary(during)
+    return {
+        "sync_wall_seconds": round(elapsed, 1),
+        "sync_report": {k: report[k] for k in ("new", "keyword_indexed", "embedded", "seconds")},
+        "idle": idle_s,  # before and after the sync together (other load on the machine varies)
+        "idle_before": summary(idle_before),
+        "idle_after": summary(idle_after),
+        "during_sync": during_s,
+        "mean_slowdown_pct": round(100 * (during_s["mean_ms"] / idle_s["mean_ms"] - 1), 1),
+        "p50_slowdown_pct": round(100 * (during_s["p50_ms"] / idle_s["p50_ms"] - 1), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=1500)
+    parser.add_argument("--idle-seconds", type=float, default=30.0, help="before and after")
+    parser.add_argument("--site-papers", type=int, default=3000, help="HF items on the site")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    today = dt.datetime.now(dt.UTC).date()
+    yesterday = today - dt.timedelta(days=1)
+    results: dict[str, object] = {
+        "papers": args.papers,
+        "site_papers": args.site_papers,
+        "cpus": os.cpu_count(),
+        "ways": {},
+    }
+    with RecordedServer() as upstream, tempfile.TemporaryDirectory() as tmp:
+        serve_day(upstream, yesterday, crawl_day(args.papers, yesterday - dt.timedelta(days=1)))
+        base_dir = Path(tmp) / "base"
+        env = build_store(base_dir, upstream.url, today, args.site_papers)
+        for way in ("child", "in_process"):
+            data_dir = Path(tmp) / way
+            shutil.copytree(base_dir, data_dir)
+            log.info("%s ...", way)
+            result = run_way(
+                way, data_dir, env | {"PAPERFEED_DATA_DIR": str(data_dir)}, args.idle_seconds
+            )
+            log.info("%s: %s", way, result)
+            results["ways"][way] = result  # type: ignore[index]
+    write_json(RESULTS / "sync.json", results)
+
+
+if __name__ == "__main__":
+    main()

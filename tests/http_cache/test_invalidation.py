@@ -1,0 +1,128 @@
+"""A cached page, API listing or feed changes with what it shows: votes, submissions, hiding and
+imports, from this process at once and from another one within the check interval."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+from fastapi.testclient import TestClient
+
+from paperfeed.core import PaperFeed
+from paperfeed.ingest.base import Record
+from paperfeed.models import User
+from paperfeed.web.app import create_app
+from tests.http_cache.conftest import other_process
+from tests.support.factories import bare_paper, make_submission
+from tests.support.web import log_in
+
+DAY_PAGE = "/?date=2024-01-10"
+
+
+def upvotes_on(html: str, paper_id: str) -> int:
+    """The count on `paper_id`'s vote button."""
+    found = re.search(
+        rf'name="paper_id" value="{re.escape(paper_id)}">.*?<span class="count">(\d+)</span>',
+        html,
+        re.DOTALL,
+    )
+    assert found, f"no vote button for {paper_id}"
+    return int(found[1])
+
+
+def api_upvotes(client: TestClient, paper_id: str) -> int:
+    items = client.get("/api/daily_papers", params={"date": "2024-01-10"}).json()
+    return next(item["paper"]["upvotes"] for item in items if item["paper"]["id"] == paper_id)
+
+
+def user(feed: PaperFeed, name: str) -> User:
+    found = feed.store.community.get_user_by_username(name)
+    assert found is not None
+    return found
+
+
+def cached_tag(client: TestClient, path: str) -> str:
+    """The ETag of `path`, the same twice in a row: the answer is kept."""
+    first, second = client.get(path), client.get(path)
+    assert first.headers["etag"] == second.headers["etag"]
+    return first.headers["etag"]
+
+
+def test_a_vote_shows_on_the_next_request(client: TestClient, site: PaperFeed) -> None:
+    tag = cached_tag(client, DAY_PAGE)
+    assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5
+    assert api_upvotes(client, "2401.00001") == 5
+    token = log_in(client, "alice")
+    form = {"paper_id": "2401.00001", "action": "up", "next": DAY_PAGE, "csrf_token": token}
+    assert client.post("/vote", data=form, follow_redirects=False).status_code == 303
+    assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 6
+    assert client.get(DAY_PAGE).headers["etag"] != tag
+    assert api_upvotes(client, "2401.00001") == 6
+    site.vote("2401.00002", user(site, "root"))  # not through the web: the store moves too
+    with TestClient(create_app(site)) as visitor:  # a visitor's render of the same page
+        assert upvotes_on(visitor.get(DAY_PAGE).text, "2401.00002") == 3
+    assert upvotes_on(client.get(DAY_PAGE).text, "2401.00002") == 3
+
+
+def test_a_submission_shows_on_the_next_request(client: TestClient, site: PaperFeed) -> None:
+    tag = cached_tag(client, "/")
+    assert "2401.00009" not in client.get("/").text
+    assert "2401.00009" not in client.get("/api/daily_papers").text
+    site.submit("2401.00009", user(site, "alice"))  # today's feed: now the latest day
+    assert "/papers/2401.00009" in client.get("/").text
+    assert client.get("/").headers["etag"] != tag
+    assert "2401.00009" in client.get("/api/daily_papers").text
+
+
+def test_hiding_a_paper_takes_it_off_cached_pages(client: TestClient, site: PaperFeed) -> None:
+    cached_tag(client, "/papers/2401.00001")
+    assert "/papers/2401.00001" in client.get(DAY_PAGE).text
+    assert "2401.00001" in client.get("/feeds/daily.atom?date=2024-01-10").text
+    site.set_hidden(user(site, "root"), "2401.00001")
+    assert "/papers/2401.00001" not in client.get(DAY_PAGE).text
+    assert client.get("/papers/2401.00001").status_code == 404
+    assert "2401.00001" not in client.get("/feeds/daily.atom?date=2024-01-10").text
+
+
+def test_an_import_shows_on_lists_and_searches(client: TestClient, site: PaperFeed) -> None:
+    tag = cached_tag(client, "/search?q=protein")
+    assert "2401.00077" not in client.get(DAY_PAGE).text
+    assert "2401.00077" not in client.get("/search?q=protein").text
+    paper = bare_paper("2401.00077", "Protein Folding Feeds", "Protein structure, every day.")
+    submission = make_submission("2401.00077", dt.date(2024, 1, 10), imported_upvotes=9)
+    site.ingest(iter([Record(paper, submission)]))
+    assert upvotes_on(client.get(DAY_PAGE).text, "2401.00077") == 9
+    assert "/papers/2401.00077" in client.get("/search?q=protein").text
+    assert client.get("/search?q=protein").headers["etag"] != tag
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = time.monotonic() + 100  # past this process's own commits
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_another_process_change_shows_within_the_check_interval(site: PaperFeed) -> None:
+    clock = FakeMonotonic()
+    site.store.content.monotonic = clock
+    assert site.settings.page_cache_check_seconds == 1.0
+    with TestClient(create_app(site)) as client, other_process(site) as worker:
+        assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5
+        worker.vote("2401.00001", user(worker, "alice"))  # another worker's (or CLI's) change
+        clock.now += 0.5
+        assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5  # served from cache
+        clock.now += 0.6
+        assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 6
+        assert api_upvotes(client, "2401.00001") == 6
+
+
+def test_the_version_moves_in_the_writers_transaction(site: PaperFeed) -> None:
+    with other_process(site) as worker:
+        before = worker.store.content.read().number
+        site.vote("2401.00001", user(site, "alice"))
+        after = worker.store.content.read()
+        assert after.number > before
+        assert abs(after.changed_at - time.time()) < 600
