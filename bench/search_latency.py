@@ -144,19 +144,30 @@ class ReusedVectors:
         self.model = model
         self.queries = queries
         self.live = False
+        rows = self._cached_rows()
+        if not rows:  # a clean clone: embed the CACM collection once (bench/relevance.py's cache)
+            log.info(
+                "no cached %s vectors in %s: running bench/relevance.py --only cacm",
+                self.name,
+                CACHE,
+            )
+            relevance = Path(__file__).with_name("relevance.py")
+            subprocess.run([sys.executable, str(relevance), "--only", "cacm"], check=True)
+            rows = self._cached_rows()
+        if not rows:
+            raise SystemExit(f"bench/relevance.py left no {self.name} vectors in {CACHE}")
+        self.dim = next(iter(rows.values())).shape[0]
+        self.rows = rows
+        self.pool = np.stack(list(rows.values())).astype(np.float32)
+        self.reused = 0
+
+    def _cached_rows(self) -> dict[bytes, np.ndarray]:
         rows: dict[bytes, np.ndarray] = {}
         for path in sorted(CACHE.glob("*.npz")):
             if path.name.startswith(self.name.replace("/", "_").replace("@", "_") + "--"):
                 data = np.load(path)
                 rows.update(zip(map(bytes, data["keys"]), data["vectors"], strict=True))
-        if not rows:
-            raise SystemExit(
-                f"no cached {self.name} vectors in {CACHE}: run bench/relevance.py first"
-            )
-        self.dim = next(iter(rows.values())).shape[0]
-        self.rows = rows
-        self.pool = np.stack(list(rows.values())).astype(np.float32)
-        self.reused = 0
+        return rows
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
