@@ -96,6 +96,20 @@ def module_database_url(backend: str, request: pytest.FixtureRequest) -> Iterato
 
 
 @pytest.fixture
+def empty_database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A database of the test's backend that no migration has touched yet."""
+    if backend != "postgres":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    server: pg.PostgresServer = request.getfixturevalue("pg_server")
+    url = server.create_database(migrated=False)
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
     """Settings for a fresh deployment in a temporary data dir."""
     return Settings(

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-import uvicorn
 from huggingface_hub import HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 from huggingface_hub.hf_api import PaperInfo
@@ -17,32 +13,10 @@ from huggingface_hub.hf_api import PaperInfo
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from tests.support.api import KNOWN, make_app
-from tests.support.paths import DATA
+from tests.support.hub import HF_RAW, raw_day
+from tests.support.net import uvicorn_serving
 
-HF_RAW = DATA / "hf_daily_papers" / "raw"
 HF_DAY = "2024-10-14"
-
-
-@contextmanager
-def live_server(feed: PaperFeed) -> Iterator[str]:
-    """Serve the app for `feed` with uvicorn in a thread; yields its base address."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(feed), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            thread.join(0.01)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +25,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HfApi]:
     with PaperFeed(settings) as feed:
         feed.ingest(iter(KNOWN))
         feed.store.papers.set_paper_hidden("2405.00009", True)
-        with live_server(feed) as url:
+        with uvicorn_serving(make_app(feed)) as url:
             yield HfApi(endpoint=url, token=False)
 
 
@@ -127,10 +101,6 @@ def test_list_papers_query(api: HfApi) -> None:
 # -- a real Hugging Face day, imported and served back --------------------------------------------
 
 
-def raw_day(day: str) -> list[dict]:
-    return json.loads((HF_RAW / f"{day}.json").read_text())
-
-
 @pytest.fixture(scope="module")
 def hf_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HfApi]:
     hf_daily = pytest.importorskip(
@@ -142,7 +112,7 @@ def hf_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HfApi]:
     with PaperFeed(settings) as feed:
         report = feed.ingest(hf_daily.read_hf_daily(HF_RAW / f"{HF_DAY}.json"))
         assert report.submissions == len(raw_day(HF_DAY))
-        with live_server(feed) as url:
+        with uvicorn_serving(make_app(feed)) as url:
             yield HfApi(endpoint=url, token=False)
 
 

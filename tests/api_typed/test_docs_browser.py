@@ -4,18 +4,17 @@ itself, lists the API's operations, with no request leaving the machine and no C
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
 
+from tests.support.browser import chromium
 from tests.support.net import uvicorn_serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 OPERATIONS = [
     "/api/daily_papers",
     "/api/papers/search",
@@ -31,14 +30,9 @@ def server_url(app: FastAPI) -> Iterator[str]:
 
 
 def test_api_docs_render_offline_under_the_csp(server_url: str) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
     console: list[str] = []
     elsewhere: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium() as browser:
         page = browser.new_page()
         page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
@@ -58,7 +52,6 @@ def test_api_docs_render_offline_under_the_csp(server_url: str) -> None:
         paths = page.locator(".opblock-summary-path").all_inner_texts()
         page.locator(".opblock-summary-path", has_text="/api/daily_papers").first.click()
         page.wait_for_selector("text=publishedAt", timeout=10_000)  # the sort enum's choices
-        browser.close()
     listed = [p.replace("\u200b", "") for p in paths]
     assert all(operation in listed for operation in OPERATIONS), listed
     assert not elsewhere

@@ -3,9 +3,6 @@ papers already stored, found in their abstracts and comments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -13,8 +10,8 @@ from paperfeed.query import parse_query
 from paperfeed.store import rows
 from paperfeed.store.paper_extras import NEW_COLUMNS
 from paperfeed.store.schema import papers
-from paperfeed.store.sql import SqlStore
 from tests.support.factories import make_paper
+from tests.support.stores import store_class
 
 OLD_PAPERS = [
     make_paper(
@@ -29,32 +26,10 @@ OLD_PAPERS = [
 ]
 
 
-def store_class(backend: str) -> type[SqlStore]:
-    if backend == "postgres":
-        from paperfeed.store.postgres import PostgresStore
-
-        return PostgresStore
-    from paperfeed.store.sqlite import SqliteStore
-
-    return SqliteStore
-
-
-@pytest.fixture
-def empty_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database without any table yet, of the test's backend."""
-    if backend != "postgres":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create_database(migrated=False)
-    yield url
-    server.drop_database(url)
-
-
 def test_a_database_from_before_gets_the_columns_and_its_code_links(
-    backend: str, empty_url: str, monkeypatch: pytest.MonkeyPatch
+    backend: str, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = empty_url
+    url = empty_database_url
     cls = store_class(backend)
     every = list(cls.migrations)
     monkeypatch.setattr(cls, "migrations", [m for m in every if m.version != 11])

@@ -4,26 +4,20 @@ day of real papers submitted to the feed (the helpers are in tests/support/diges
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
-from paperfeed.config import Settings, SmtpSettings
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.models import Paper
-from tests.support.digest import BASE_URL, SENDER, Recorder, day_papers, populate
+from tests.support.digest import Recorder, day_papers, populate, sending_to_test_smtp
 from tests.support.fakes import HashingEmbedder
 
 
 @pytest.fixture
 def smtp_settings(settings: Settings, smtp: tuple[Recorder, int]) -> Settings:
     _, port = smtp
-    return replace(
-        settings,
-        base_url=BASE_URL,
-        smtp=SmtpSettings(host="127.0.0.1", port=port, security="none", sender=SENDER),
-        digest_retry_delay=0.01,
-    )
+    return sending_to_test_smtp(settings, port)
 
 
 @pytest.fixture

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from paperfeed.core import PaperFeed
 from paperfeed.models import Paper, Preferences
+from tests.support.browser import chromium
 from tests.support.digest import DAY, Recorder, make_service
 from tests.support.paths import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = REPO / "test-output"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 def test_rendered_digest_screenshot(
     smtp_feed: PaperFeed, smtp: tuple[Recorder, int], papers: list[Paper]
 ) -> None:
     if smtp_feed.settings.database_url:  # one picture is enough
         pytest.skip("rendering does not depend on the database")
-    playwright = pytest.importorskip("playwright.sync_api")
     recorder, _ = smtp
     service = make_service(smtp_feed)
     prefs = Preferences.create(
@@ -33,16 +29,11 @@ def test_rendered_digest_screenshot(
 
     OUTPUT.mkdir(exist_ok=True)
     target = OUTPUT / "digest_email.png"
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 720, "height": 900}, java_script_enabled=False)
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
         page.set_content(html, wait_until="load")
         page.screenshot(path=str(target), full_page=True)
-        browser.close()
     assert [u for u in requests if not u.startswith(("about:", "data:"))] == []  # nothing external
     assert target.stat().st_size > 10_000

@@ -16,7 +16,8 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.hf_daily import read_hf_daily
 from paperfeed.web.app import create_app
-from tests.support.hub import HF_DAYS, HF_RAW, live_server, raw_day
+from tests.support.hub import HF_DAYS, HF_RAW, raw_day
+from tests.support.net import uvicorn_serving
 
 # What Hugging Face serves that we serve otherwise, each with the reason. Paths are written
 # item.<key>, item.paper.<key>, item.paper.authors[].<key>; a path ending in [] names the
@@ -55,7 +56,7 @@ def client(hub_feed: PaperFeed) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def hub(hub_feed: PaperFeed) -> Iterator[HfApi]:
-    with live_server(hub_feed) as url:
+    with uvicorn_serving(create_app(hub_feed)) as url:
         yield HfApi(endpoint=url, token=False)
 
 

@@ -7,17 +7,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from paperfeed.config import Settings, SmtpSettings
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.models import Preferences
 from paperfeed.store.postgres import driver_url
-from tests.support.digest import BASE_URL, SENDER, Recorder, day_papers, populate
+from tests.support.digest import Recorder, day_papers, populate, sending_to_test_smtp
 from tests.support.fakes import HashingEmbedder
 from tests.support.paths import REPO
 
@@ -30,12 +29,7 @@ def queue_settings(settings: Settings, smtp: tuple[Recorder, int]) -> Settings:
     if settings.database_url is None:
         pytest.skip("the job queue needs PostgreSQL")
     _, port = smtp
-    return replace(
-        settings,
-        base_url=BASE_URL,
-        smtp=SmtpSettings(host="127.0.0.1", port=port, security="none", sender=SENDER),
-        digest_retry_delay=0.01,
-    )
+    return sending_to_test_smtp(settings, port)
 
 
 @pytest.fixture

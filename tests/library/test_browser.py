@@ -4,53 +4,36 @@ paper to a collection from its page, import a .bib and open /for-you."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from paperfeed.core import PaperFeed
 from paperfeed.query import parse_query
 from paperfeed.web.app import create_app
-from tests.support.net import free_port
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _wait_for_chromium
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.support.browser import chromium, desktop_tab
+from tests.support.net import uvicorn_serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 
 
 @pytest.fixture(scope="module")
 def server(site: PaperFeed) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(site), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_serving(create_app(site)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
-def page(server: str) -> Iterator[object]:
-    _wait_for_chromium()
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(base_url=server, viewport={"width": 1200, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(10_000)
+def page(browser, server: str) -> Iterator[object]:
+    with desktop_tab(browser, server) as tab:
         yield tab
-        browser.close()
 
 
 def test_save_import_and_for_you(page, site: PaperFeed, tmp_path: Path) -> None:

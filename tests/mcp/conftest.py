@@ -10,15 +10,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.web.app import create_app
 from paperfeed.web.limits import RateLimits
 from tests.support.net import uvicorn_serving
-from tests.support.web import populated_site
-
-
-@pytest.fixture(scope="module")
-def site(
-    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
-) -> Iterator[PaperFeed]:
-    with populated_site(tmp_path_factory.mktemp("site") / "data", module_database_url) as feed:
-        yield feed
+from tests.support.web import module_site  # noqa: F401 (the fixture `site`)
 
 
 @pytest.fixture(scope="module")

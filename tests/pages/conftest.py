@@ -4,15 +4,11 @@ digest subscriber, and Debian's chromium driven by Playwright."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -20,13 +16,12 @@ from paperfeed.ingest.files import read_jsonl
 from paperfeed.ingest.hf_daily import read_hf_daily
 from paperfeed.web.app import create_app
 from paperfeed.web.limits import Limit, RateLimits
+from tests.support.browser import chromium
 from tests.support.fakes import HashingEmbedder
-from tests.support.net import free_port
+from tests.support.net import uvicorn_serving
 from tests.support.paths import DATA, REPO
 from tests.support.web import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HF_DAYS = ["2026-06-29.json", "2026-07-27.json"]
 SCREENSHOTS = REPO / "test-output"
 DESKTOP = {"width": 1280, "height": 900}
@@ -56,32 +51,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         preferences_url, _ = feed.digest.renderer.manage_urls(subscriber)
         parts = urlsplit(preferences_url)
         app = create_app(feed, rate_limits=RateLimits(logins=Limit(1000, 60)))
-        config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield Site(f"http://127.0.0.1:{config.port}", feed, f"{parts.path}?{parts.query}")
-        server.should_exit = True
-        thread.join(timeout=10)
+        with uvicorn_serving(app) as url:
+            yield Site(url, feed, f"{parts.path}?{parts.query}")
 
 
-# Module scope, not session: the sync Playwright API keeps an asyncio loop running in this thread
-# while it is open, and tests of other modules on the same worker call asyncio.run.
+# Module scope, not session: see tests.support.browser.chromium.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def open_page(browser: object, site: Site, viewport: dict[str, int], user: str | None = None):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from paperfeed.config import Settings, SmtpSettings
+from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.models import ACTIVE, UNSUBSCRIBED
 from paperfeed.web.app import create_app
-from tests.support.digest import BASE_URL, SENDER, Recorder, day_papers, populate
+from tests.support.digest import BASE_URL, Recorder, day_papers, populate, sending_to_test_smtp
 from tests.support.factories import DAY
 from tests.support.fakes import HashingEmbedder
 
@@ -54,12 +54,7 @@ def test_smtp_server_receives_a_literal_one_line_header_whose_one_click_post_uns
     settings: Settings, smtp: tuple[Recorder, int]
 ) -> None:
     recorder, port = smtp
-    smtp_settings = replace(
-        settings,
-        base_url=BASE_URL,
-        smtp=SmtpSettings(host="127.0.0.1", port=port, security="none", sender=SENDER),
-    )
-    with PaperFeed(smtp_settings, embedder=HashingEmbedder()) as feed:
+    with PaperFeed(sending_to_test_smtp(settings, port), embedder=HashingEmbedder()) as feed:
         populate(feed, day_papers(10))
         subscriber = feed.digest.subscriptions.add_confirmed("reader@example.org")
         assert feed.digest.send(DAY).sent == 1

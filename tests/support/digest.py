@@ -8,12 +8,13 @@ import datetime as dt
 import email
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from itertools import islice
 from typing import Any
 
+from paperfeed.config import Settings, SmtpSettings
 from paperfeed.core import PaperFeed
 from paperfeed.digest.compose import ComposeOptions
 from paperfeed.digest.digests import DigestService
@@ -99,6 +100,13 @@ def populate(feed: PaperFeed, papers: list[Paper], day: dt.date = DAY) -> None:
         )
         for i, p in enumerate(papers)
     )
+
+
+def sending_to_test_smtp(settings: Settings, port: int) -> Settings:
+    """`settings` that mail through the test SMTP server on `port` (plain, from SENDER), link
+    to BASE_URL and retry a failed delivery at once."""
+    smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", sender=SENDER)
+    return replace(settings, base_url=BASE_URL, smtp=smtp, digest_retry_delay=0.01)
 
 
 def make_service(feed: PaperFeed, **kwargs: Any) -> DigestService:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperfeed.config import Settings
@@ -126,3 +127,13 @@ def populated_site(data_dir: Path, database_url: str | None) -> Iterator[PaperFe
     )
     with PaperFeed(settings, embedder=HashingEmbedder()) as feed:
         yield populate(feed)
+
+
+@pytest.fixture(scope="module", name="site")
+def module_site(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[PaperFeed]:
+    """The fixture ``site``: one populated store per module (per backend), for a conftest to
+    import."""
+    with populated_site(tmp_path_factory.mktemp("site") / "data", module_database_url) as feed:
+        yield feed

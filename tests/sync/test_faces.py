@@ -41,7 +41,7 @@ def test_sources_are_added_listed_and_removed_from_the_command_line(
     )
     assert cli(settings, upstream, "sources", "add", "arxiv-query", 'abs:"state space"')[0] == 0
     assert cli(settings, upstream, "sources", "add", "hf-daily")[0] == 0
-    code, out = cli(settings, upstream, "sources", "list", "--json")
+    _, out = cli(settings, upstream, "sources", "list", "--json")
     listed = json.loads(out)
     assert [(s["kind"], s["value"]) for s in listed] == [
         ("arxiv", "cs.CL"),

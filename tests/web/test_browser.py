@@ -4,16 +4,11 @@ a store of real papers (the seed corpus, arXiv listings and Hugging Face daily p
 from __future__ import annotations
 
 import re
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 
 import pytest
-import uvicorn
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -21,33 +16,14 @@ from paperfeed.ingest.base import Record
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.ingest.hf_daily import read_hf_daily
 from paperfeed.web.app import create_app
+from tests.support.browser import chromium, desktop_tab
 from tests.support.fakes import HashingEmbedder
-from tests.support.net import free_port
+from tests.support.net import uvicorn_serving
 from tests.support.paths import DATA, REPO
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HF_DAYS = ["2026-06-29.json", "2026-07-27.json"]
 UNSUBMITTED = 40  # arXiv listings loaded without a feed submission (to submit in the test)
 SCREENSHOTS = REPO / "test-output"
-CHROMIUM_WAIT = 300  # seconds to wait for a running `apt-get install chromium`
-
-
-def _wait_for_chromium() -> None:
-    deadline = time.monotonic() + CHROMIUM_WAIT
-    while not Path(CHROMIUM).exists():
-        if time.monotonic() > deadline or not shutil.which("apt-get"):
-            pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-        time.sleep(5)
 
 
 @dataclass(frozen=True)
@@ -71,38 +47,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         fresh = [r for r in islice(listings, UNSUBMITTED) if isinstance(r, Record)]
         feed.ingest(iter([Record(r.paper) for r in fresh]))
         feed.index()
-        port = free_port()
-        config = uvicorn.Config(create_app(feed), host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield Site(f"http://127.0.0.1:{port}", feed, [r.paper.id for r in fresh])
-        server.should_exit = True
-        thread.join(timeout=10)
+        with uvicorn_serving(create_app(feed)) as url:
+            yield Site(url, feed, [r.paper.id for r in fresh])
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    _wait_for_chromium()
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser, site) -> Iterator[object]:
-    context = browser.new_context(base_url=site.url, viewport={"width": 1200, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
+    with desktop_tab(browser, site.url) as tab:
+        yield tab
 
 
 def test_daily_feed_with_real_papers(page, site: Site) -> None:

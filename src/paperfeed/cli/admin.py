@@ -3,15 +3,12 @@ for the operator (no account needed: whoever runs the command owns the deploymen
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from paperfeed.cli.context import pass_existing_feed
+from paperfeed.cli.context import echo_result, json_option, pass_existing_feed
 from paperfeed.core import PaperFeed
 from paperfeed.models import Subscriber
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 target_option = click.option(
     "--submission-only",
     is_flag=True,
@@ -22,10 +19,11 @@ target_option = click.option(
 def _set_hidden(feed: PaperFeed, paper_id: str, hidden: bool, submission_only: bool, as_json: bool):
     target = "submission" if submission_only else "paper"
     feed.set_hidden_by_operator(paper_id, target=target, hidden=hidden)
-    if as_json:
-        click.echo(json.dumps({"id": paper_id, "target": target, "hidden": hidden}))
-    else:
-        click.echo(f"{target} {paper_id} is {'hidden' if hidden else 'visible again'}")
+    echo_result(
+        as_json,
+        {"id": paper_id, "target": target, "hidden": hidden},
+        f"{target} {paper_id} is {'hidden' if hidden else 'visible again'}",
+    )
 
 
 @click.command()
@@ -59,7 +57,8 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, object]:
 def unsubscribe(feed: PaperFeed, email: str, as_json: bool) -> None:
     """Stop all digests to EMAIL (e.g. asked by mail, or a bouncing address)."""
     subscriber = feed.digest.subscriptions.unsubscribe_address(email)
-    if as_json:
-        click.echo(json.dumps(subscriber_json(subscriber)))
-    else:
-        click.echo(f"{subscriber.email} is unsubscribed (subscriber {subscriber.id})")
+    echo_result(
+        as_json,
+        subscriber_json(subscriber),
+        f"{subscriber.email} is unsubscribed (subscriber {subscriber.id})",
+    )

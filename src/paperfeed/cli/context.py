@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
 from typing import Any, TypeVar
@@ -23,6 +24,12 @@ from paperfeed.core import PaperFeed
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def echo_result(as_json: bool, result: object, text: str) -> None:
+    """Print a command's `result` as one line of JSON (--json), else `text` for a person."""
+    click.echo(json.dumps(result) if as_json else text)
 
 
 class FeedOpener:

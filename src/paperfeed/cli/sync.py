@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from paperfeed.core import PaperFeed
 
 log = logging.getLogger(__name__)
 
-CHILD_NICENESS = 19  # `serve`'s syncs take only the CPU the web server leaves
+BACKGROUND_NICENESS = 19  # `serve`'s syncs take only the CPU the web server leaves
 
 
 @click.command()
@@ -25,14 +25,26 @@ CHILD_NICENESS = 19  # `serve`'s syncs take only the CPU the web server leaves
 @click.option("--due", is_flag=True, help="Only the sources whose scheduled time has come.")
 @click.option("--no-index", is_flag=True, help="Do not embed the new papers (`paperfeed index`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--background",
+    is_flag=True,
+    help="Yield to a web server on this machine: lowest CPU priority, and one CPU left free.",
+)
 @pass_feed
 def sync(
-    feed: PaperFeed, source_ids: tuple[int, ...], due: bool, no_index: bool, as_json: bool
+    feed: PaperFeed,
+    source_ids: tuple[int, ...],
+    due: bool,
+    no_index: bool,
+    as_json: bool,
+    background: bool,
 ) -> None:
     """Bring the feed up to date from the followed sources: the days missed since each one's
     last sync are caught up. Exits with 1 when another sync is running or a source failed."""
     if due and source_ids:
         raise click.UsageError("give --due or --source, not both")
+    if background:
+        yield_to_web_server()
     report = feed.sync(source_ids or None, due_only=due, embed=not no_index)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
@@ -53,14 +65,21 @@ def sync(
         raise SystemExit(1)
 
 
+def yield_to_web_server() -> None:
+    """Run at the lowest CPU priority and off the first CPU (when there are several), so that
+    parsing and embedding take only what a web server on this machine leaves."""
+    os.nice(BACKGROUND_NICENESS)
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) > 1:
+        os.sched_setaffinity(0, cpus[1:])
+
+
 def sync_in_child(settings: Settings) -> Callable[[], int]:
-    """For `serve`'s scheduler: a run of ``paperfeed sync --due`` in a child process at a lower
-    CPU priority, on the same store; returns its exit status."""
-    command = [sys.executable, "-m", "paperfeed", "sync", "--due"]
+    """For `serve`'s scheduler: a run of ``paperfeed sync --due --background`` in a child
+    process on the same store (its parsing and embedding never hold the web server's GIL nor
+    take its CPU); returns its exit status."""
+    command = [sys.executable, "-m", "paperfeed", "sync", "--due", "--background"]
     environment = child_environment(settings)  # the URL stays out of `ps`
-    nice = shutil.which("nice")
-    if nice:
-        command = [nice, "-n", str(CHILD_NICENESS), *command]
 
     def run() -> int:
         status = subprocess.run(

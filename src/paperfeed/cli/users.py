@@ -6,11 +6,9 @@ import json
 
 import click
 
-from paperfeed.cli.context import pass_existing_feed, pass_feed
+from paperfeed.cli.context import echo_result, json_option, pass_existing_feed, pass_feed
 from paperfeed.core import PaperFeed
 from paperfeed.models import User
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
 def user_json(account: User) -> dict[str, object]:
@@ -40,11 +38,8 @@ def create(
 ) -> None:
     """Create the account USERNAME."""
     account = feed.create_account(username, password, email, is_admin=admin)
-    if as_json:
-        click.echo(json.dumps(user_json(account)))
-        return
     role = "admin" if account.is_admin else "user"
-    click.echo(f"created {role} {account.username} (id {account.id})")
+    echo_result(as_json, user_json(account), f"created {role} {account.username} (id {account.id})")
 
 
 @user.command("list")
@@ -75,10 +70,7 @@ def delete(feed: PaperFeed, username: str, yes: bool, as_json: bool) -> None:
     if not yes:
         click.confirm(f"Delete the account {username} and its votes?", abort=True)
     account = feed.remove_account(username)
-    if as_json:
-        click.echo(json.dumps(user_json(account)))
-    else:
-        click.echo(f"deleted {account.username} (id {account.id})")
+    echo_result(as_json, user_json(account), f"deleted {account.username} (id {account.id})")
 
 
 @user.command("passwd")
@@ -91,10 +83,11 @@ def delete(feed: PaperFeed, username: str, yes: bool, as_json: bool) -> None:
 def passwd(feed: PaperFeed, username: str, password: str, as_json: bool) -> None:
     """Set the password of USERNAME (as hard to guess as at sign-up); logs it out everywhere."""
     account = feed.set_password(username, password)
-    if as_json:
-        click.echo(json.dumps(user_json(account)))
-    else:
-        click.echo(f"new password set for {account.username}; its sessions have ended")
+    echo_result(
+        as_json,
+        user_json(account),
+        f"new password set for {account.username}; its sessions have ended",
+    )
 
 
 @user.command("set-admin")
@@ -105,7 +98,8 @@ def passwd(feed: PaperFeed, username: str, password: str, as_json: bool) -> None
 def set_admin(feed: PaperFeed, username: str, revoke: bool, as_json: bool) -> None:
     """Grant (or --revoke) the admin role of USERNAME."""
     feed.set_admin(username, not revoke)
-    if as_json:
-        click.echo(json.dumps({"username": username, "is_admin": not revoke}))
-    else:
-        click.echo(f"{username} is {'no longer ' if revoke else 'now '}an admin")
+    echo_result(
+        as_json,
+        {"username": username, "is_admin": not revoke},
+        f"{username} is {'no longer ' if revoke else 'now '}an admin",
+    )

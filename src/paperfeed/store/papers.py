@@ -166,25 +166,26 @@ class PaperStore:
     def ids_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
         """lower-cased DOI -> id of the papers with one of `dois` (case-insensitive; hidden
         papers included). Without an index on DOIs this reads the papers table once."""
-        wanted = sorted({d.lower() for d in dois})
-        found: dict[str, str] = {}
-        with self.engine.connect() as conn:
-            for chunk in chunks(wanted):
-                doi = sa.func.lower(papers.c.doi)
-                stmt = sa.select(doi, papers.c.id).where(doi.in_(chunk)).order_by(papers.c.key)
-                for lowered, paper_id in conn.execute(stmt):
-                    found.setdefault(lowered, paper_id)
-        return found
+        return self._ids_by_lowered(papers.c.doi, dois)
 
     def ids_by_title(self, titles: Sequence[str]) -> dict[str, str]:
         """lower-cased title -> id of the first stored paper with that title (case-insensitive;
         hidden papers included), by the title index."""
-        wanted = sorted({t.lower() for t in titles})
+        return self._ids_by_lowered(papers.c.title, titles)
+
+    def _ids_by_lowered(self, column: sa.Column[str], values: Sequence[str]) -> dict[str, str]:
+        """lower-cased value -> id of the first paper (by key) whose lower-cased `column` is
+        one of `values` lower-cased."""
+        wanted = sorted({v.lower() for v in values})
         found: dict[str, str] = {}
+        lowered_column = sa.func.lower(column)
         with self.engine.connect() as conn:
             for chunk in chunks(wanted):
-                title = sa.func.lower(papers.c.title)
-                stmt = sa.select(title, papers.c.id).where(title.in_(chunk)).order_by(papers.c.key)
+                stmt = (
+                    sa.select(lowered_column, papers.c.id)
+                    .where(lowered_column.in_(chunk))
+                    .order_by(papers.c.key)
+                )
                 for lowered, paper_id in conn.execute(stmt):
                     found.setdefault(lowered, paper_id)
         return found

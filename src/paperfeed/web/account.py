@@ -18,11 +18,9 @@ from paperfeed.web.deps import (
     require_user,
 )
 from paperfeed.web.errors import ErrorMappingRoute
-from paperfeed.web.templating import redirect, render
+from paperfeed.web.templating import private, redirect, render
 
 router = APIRouter(include_in_schema=False, route_class=ErrorMappingRoute)
-
-PRIVATE = {"Cache-Control": "no-store"}
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -31,8 +29,7 @@ def account(request: Request) -> Response:
     if user is None:
         return redirect("/login?next=/account")
     response = render(request, "account.html", sessions=get_feed(request).count_sessions(user))
-    response.headers.update(PRIVATE)
-    return response
+    return private(response)
 
 
 @router.post("/account/logout-everywhere")
@@ -48,7 +45,7 @@ def export_account(request: Request) -> Response:
     if user is None:
         return redirect("/login?next=/account")
     response = JSONResponse(get_feed(request).readers.export(user))
-    response.headers.update(PRIVATE)
+    private(response)
     disposition = f'attachment; filename="paperfeed-{user.username}.json"'
     response.headers["Content-Disposition"] = disposition
     return response
@@ -76,7 +73,6 @@ def delete_account(
             sessions=feed.count_sessions(user),
             error=str(error),
         )
-        response.headers.update(PRIVATE)
-        return response
+        return private(response)
     log_out(request)
     return render(request, "readers/deleted.html")

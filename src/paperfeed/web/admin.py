@@ -14,11 +14,9 @@ from paperfeed.models import SOURCE_KINDS, User
 from paperfeed.sync.status import ago
 from paperfeed.web.deps import check_csrf, current_user, get_feed
 from paperfeed.web.errors import ErrorMappingRoute
-from paperfeed.web.templating import redirect, render
+from paperfeed.web.templating import private, redirect, render
 
 router = APIRouter(include_in_schema=False, route_class=ErrorMappingRoute)
-
-PRIVATE = {"Cache-Control": "no-store"}
 
 
 def _admin(request: Request) -> User | None:
@@ -42,8 +40,7 @@ def _sources_page(request: Request, status_code: int = 200, **context: object) -
         kinds=SOURCE_KINDS,
         **context,
     )
-    response.headers.update(PRIVATE)
-    return response
+    return private(response)
 
 
 @router.get("/admin/sources", response_class=HTMLResponse)
@@ -87,5 +84,4 @@ def status(request: Request) -> Response:
         return redirect("/login?next=/admin/status")
     state = get_feed(request).sync_status()
     response = render(request, "admin/status.html", status=state, ago=ago)
-    response.headers.update(PRIVATE)
-    return response
+    return private(response)

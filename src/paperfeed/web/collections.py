@@ -4,7 +4,7 @@ exports (BibTeX, RIS, CSL-JSON). A private collection is a 404 to everyone but i
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,11 +14,10 @@ from paperfeed.models import Collection, User
 from paperfeed.web.atom import ATOM_TYPE, atom_feed
 from paperfeed.web.deps import check_csrf, current_user, get_feed, require_user
 from paperfeed.web.errors import ErrorMappingRoute
-from paperfeed.web.templating import redirect, render, safe_next
+from paperfeed.web.templating import login_redirect, private, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False, route_class=ErrorMappingRoute)
 
-PRIVATE = {"Cache-Control": "no-store"}
 READING_LIST = "Reading list"  # where a card's "Save" button puts a paper
 FEED_LIMIT = 100
 
@@ -31,13 +30,9 @@ def collection_path(collection: Collection) -> str:
     return "/collections/" + quote(collection.slug, safe="")
 
 
-def _login(back: str) -> Response:
-    return redirect("/login?" + urlencode({"next": back}))
-
-
 def _private(response: Response, collection: Collection | None = None) -> Response:
     if collection is None or not collection.public:
-        response.headers.update(PRIVATE)
+        return private(response)
     return response
 
 
@@ -45,7 +40,7 @@ def _private(response: Response, collection: Collection | None = None) -> Respon
 def my_collections(request: Request) -> Response:
     user = current_user(request)
     if user is None:
-        return _login("/collections")
+        return login_redirect("/collections")
     page = render(
         request, "readers/collections.html", collections=_collections(request).of_user(user)
     )
@@ -63,7 +58,7 @@ def create_collection(
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
-        return _login("/collections")
+        return login_redirect("/collections")
     created = _collections(request).create(
         user, name, public=public is not None, description=description
     )
@@ -85,7 +80,7 @@ def save_paper(
     back = safe_next(next)
     user = current_user(request)
     if user is None:
-        return _login(back)
+        return login_redirect(back)
     collections = _collections(request)
     if new_name.strip():
         target = collections.named(user, new_name).id

@@ -7,12 +7,13 @@ list pasted or uploaded once, storing nothing."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from paperfeed.models import User
 from paperfeed.readers import Readers
+from paperfeed.readers.foryou import ForYou
 from paperfeed.web.deps import (
     check_csrf,
     client_key,
@@ -23,24 +24,31 @@ from paperfeed.web.deps import (
 )
 from paperfeed.web.errors import ErrorMappingRoute
 from paperfeed.web.limits import LIBRARY_UPLOAD_BYTES
-from paperfeed.web.templating import redirect, render, safe_next
+from paperfeed.web.templating import login_redirect, private, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False, route_class=ErrorMappingRoute)
-
-PRIVATE = {"Cache-Control": "no-store"}
 
 
 def _readers(request: Request) -> Readers:
     return get_feed(request).readers
 
 
-def _private(response: Response) -> Response:
-    response.headers.update(PRIVATE)
-    return response
-
-
-def _login(back: str) -> Response:
-    return redirect("/login?" + urlencode({"next": back}))
+def _ranked_page(
+    request: Request, result: ForYou, window: str, user: User | None = None
+) -> Response:
+    """/for-you showing `result`, with `user`'s votes (a visitor has none)."""
+    feed = get_feed(request)
+    ids = [r.paper.id for r in result.recommendations]
+    return private(
+        render(
+            request,
+            "readers/for_you.html",
+            result=result,
+            window=window,
+            voted=feed.voted(user, ids),
+            submissions=feed.visible_submissions(ids),
+        )
+    )
 
 
 async def _read_upload(upload: UploadFile | None) -> tuple[bytes, str | None]:
@@ -56,20 +64,8 @@ async def _read_upload(upload: UploadFile | None) -> tuple[bytes, str | None]:
 def for_you(request: Request, window: str = "today") -> Response:
     user = current_user(request)
     if user is None:
-        return _private(render(request, "readers/for_you.html", result=None, window=window))
-    result = _readers(request).for_you(user, window)
-    feed = get_feed(request)
-    ids = [r.paper.id for r in result.recommendations]
-    return _private(
-        render(
-            request,
-            "readers/for_you.html",
-            result=result,
-            window=window,
-            voted=feed.voted(user, ids),
-            submissions=feed.visible_submissions(ids),
-        )
-    )
+        return private(render(request, "readers/for_you.html", result=None, window=window))
+    return _ranked_page(request, _readers(request).for_you(user, window), window, user)
 
 
 @router.post("/for-you", response_class=HTMLResponse)
@@ -86,19 +82,7 @@ async def for_you_list(
     data, filename = await _read_upload(library)
     if not data.strip():
         data, filename = ids.encode(), None
-    result = _readers(request).for_list(data, filename, window)
-    return _private(
-        render(
-            request,
-            "readers/for_you.html",
-            result=result,
-            window=window,
-            voted=set(),
-            submissions=get_feed(request).visible_submissions(
-                [r.paper.id for r in result.recommendations]
-            ),
-        )
-    )
+    return _ranked_page(request, _readers(request).for_list(data, filename, window), window)
 
 
 @router.get("/for-you/about", response_class=HTMLResponse)
@@ -133,9 +117,9 @@ def reset_feedback(request: Request, csrf_token: str | None = Form(None)) -> Res
 def library_form(request: Request) -> Response:
     user = current_user(request)
     if user is None:
-        return _login("/library")
+        return login_redirect("/library")
     interests = get_feed(request).store.readers.interests_of(user.id)
-    return _private(render(request, "readers/library.html", report=None, interests=interests))
+    return private(render(request, "readers/library.html", report=None, interests=interests))
 
 
 @router.post("/library/import", response_class=HTMLResponse, max_body_size=LIBRARY_UPLOAD_BYTES)
@@ -150,7 +134,7 @@ async def import_library(
     data, filename = await _read_upload(library)
     report = _readers(request).import_library(user, data, filename)
     interests = get_feed(request).store.readers.interests_of(user.id)
-    return _private(render(request, "readers/library.html", report=report, interests=interests))
+    return private(render(request, "readers/library.html", report=report, interests=interests))
 
 
 # -- follows and authors -----------------------------------------------------------------------
@@ -160,9 +144,9 @@ async def import_library(
 def following(request: Request) -> Response:
     user = current_user(request)
     if user is None:
-        return _login("/following")
+        return login_redirect("/following")
     follows = _readers(request).follows.of(user)
-    return _private(render(request, "readers/following.html", follows=follows))
+    return private(render(request, "readers/following.html", follows=follows))
 
 
 @router.post("/follow")
@@ -178,7 +162,7 @@ def follow(
     back = safe_next(next, "/following")
     user = current_user(request)
     if user is None:
-        return _login(back)
+        return login_redirect(back)
     follows = _readers(request).follows
     if action == "unfollow":
         follows.unfollow(user, kind, value)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from paperfeed import links
@@ -16,6 +16,8 @@ from paperfeed.web import deps, personal, text
 from paperfeed.web.feed_links import feeds_for
 
 log = logging.getLogger(__name__)
+
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -46,6 +48,17 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def redirect(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
+
+
+def login_redirect(back: str) -> RedirectResponse:
+    """To the log-in page, which comes back to `back` once the reader is signed in."""
+    return redirect("/login?" + urlencode({"next": back}))
+
+
+def private(response: ResponseT) -> ResponseT:
+    """`response` marked as one reader's own: no cache, shared or the browser's, keeps it."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

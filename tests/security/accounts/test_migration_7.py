@@ -4,38 +4,12 @@ duplicate addresses are dropped) and both are unique without case from then on."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from paperfeed.errors import Conflict
 from paperfeed.store import SqlStore
-
-
-def store_class(backend: str) -> type[SqlStore]:
-    if backend == "postgres":
-        from paperfeed.store.postgres import PostgresStore
-
-        return PostgresStore
-    from paperfeed.store.sqlite import SqliteStore
-
-    return SqliteStore
-
-
-@pytest.fixture
-def empty_database_url(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[str]:
-    """A database no migration has touched yet."""
-    if backend != "postgres":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create_database(migrated=False)
-    yield url
-    server.drop_database(url)
+from tests.support.stores import store_class
 
 
 def test_duplicates_differing_in_case_are_resolved(
