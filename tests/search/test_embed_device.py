@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,14 @@ def test_bfloat16_vectors_match_float32_ones() -> None:
     assert float((exact * fast).sum(axis=1).min()) > 0.999
     assert next(fast_model._load().parameters()).dtype == torch.bfloat16
     assert fast_model.name == MiniLMEmbedder(precision="float32").name
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_the_model_uses_only_the_cpus_the_process_may_run_on() -> None:
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert MiniLMEmbedder().threads == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert MiniLMEmbedder().threads == len(allowed)

@@ -82,6 +82,14 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return False
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: a child kept off a CPU, a container's
+    cpuset), where the system says; else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def choose_device(device: str) -> str:
     """The device to run on: `auto` takes a CUDA GPU when torch sees one, else the CPU."""
     if device == "cpu":
@@ -128,7 +136,7 @@ class MiniLMEmbedder:
     ) -> None:
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or usable_cpus()
         if device not in DEVICES or precision not in PRECISIONS:
             raise ValueError(f"unknown device {device!r} or precision {precision!r}")
         self.requested = (device, precision)  # "auto" is resolved when the model loads
