@@ -125,7 +125,8 @@ def test_sign_up_upvote_and_submit(page, site: Site) -> None:
     assert "already submitted on" in page.locator("p.error").inner_text()
 
     page.click("button:has-text('Log out')")
-    assert page.locator("text=Log in").count() > 0
+    page.locator("text=Log in").first.wait_for()  # the page after log-out, as a visitor sees it
+    assert page.locator(".who").count() == 0
     page.click("text=Log in")
     page.fill("input[name=username]", "reader1")
     page.fill("input[name=password]", "a long password")
