@@ -51,6 +51,7 @@ def test_save_import_and_for_you(page, site: PaperFeed, tmp_path: Path) -> None:
     page.click("form.save-paper button:has-text('Save')")
     page.goto("/collections")
     page.click("text=Splatting")
+    page.wait_for_url(re.compile(r"/collections/.+"))
     assert page.locator(f"a[href='/papers/{saved_id}']").count() >= 1
 
     hits = site.search(parse_query("gaussian splatting", limit=4), mode="keyword").hits
