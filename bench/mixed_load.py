@@ -28,23 +28,23 @@ import logging
 import os
 import random
 import re
-import select
-import socket
-import threading
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
-from common import percentile
+from common import ROOT, percentile
 
 from paperfeed.config import Settings
 from paperfeed.core import LOOKUP_SLOTS, PaperFeed
 from paperfeed.errors import Conflict
+
+sys.path.insert(0, str(ROOT))  # the tests' local arXiv (tests/support)
+from tests.support.slow_arxiv import SlowArxiv
 
 log = logging.getLogger("bench.mixed_load")
 
@@ -54,62 +54,6 @@ PASSWORD = "bench horse battery staple"
 READ_PATHS = ("/", "/static/style.css")
 SUBMIT_EVERY, VOTE_EVERY, LOGIN_EVERY = 2.0, 2.0, 5.0
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class SlowArxiv:
-    """The arXiv API stand-in: holds each request `hold` seconds ("hang") or answers 503 with
-    Retry-After: 300 ("busy"); counts the requests it holds at once."""
-
-    def __init__(self, mode: str, hold: float = 30.0) -> None:
-        self.mode, self.hold = mode, hold
-        self.requests = self.in_flight = self.most_in_flight = 0
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with stub._lock:
-                    stub.requests += 1
-                    stub.in_flight += 1
-                    stub.most_in_flight = max(stub.most_in_flight, stub.in_flight)
-                try:
-                    if stub.mode == "hang":
-                        stub.hold_until_gone(self.connection)
-                    self.send_response(503)
-                    self.send_header("Retry-After", "300")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:  # the server gave up on us first
-                    pass
-                finally:
-                    with stub._lock:
-                        stub.in_flight -= 1
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/query"
-
-    def hold_until_gone(self, connection: socket.socket) -> None:
-        """Wait `hold` seconds, less when the client hangs up first (so that `in_flight`
-        counts the lookups the server still waits on, not the ones it gave up)."""
-        give_up = time.monotonic() + self.hold
-        while time.monotonic() < give_up and not self.stop.is_set():
-            readable, _, _ = select.select([connection], [], [], 0.05)
-            if readable and not connection.recv(1, socket.MSG_PEEK):
-                return
-
-    def close(self) -> None:
-        self.stop.set()
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @dataclass
@@ -324,7 +268,7 @@ def run(
 ) -> dict[str, Any]:
     """The whole mixed run against a prepared store; returns what web_load.py writes."""
     create_accounts(data_dir, database_url)
-    stub = SlowArxiv(stub_mode)
+    stub = SlowArxiv(stub_mode).start()
     port = free_port()
     server = start_server(
         data_dir,

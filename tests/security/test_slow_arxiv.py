@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -23,89 +22,11 @@ from paperfeed.web.app import create_app
 from paperfeed.web.limits import Limit, RateLimits
 from tests.support.fakes import HashingEmbedder
 from tests.support.net import free_port
-from tests.support.paths import DATA
+from tests.support.slow_arxiv import PAPER_ID, SlowArxiv
 from tests.support.web import PASSWORD, log_in
 
-ENTRY = DATA / "arxiv_api_atom_arxivpy" / "xml" / "id_1605.08386_s0_m100_199195aa31ad.xml"
-PAPER_ID = "1605.08386"
 DEADLINE = 0.5  # the lookup deadline of these tests (the default is 5 s)
 LIMITS = RateLimits(submissions=Limit(100, 3600))
-
-
-class SlowArxiv:
-    """A local stand-in for the arXiv API. `mode` "hang" holds each request until `release`
-    (30 s at most), "trickle" sends a byte every 0.1 s for 30 s, "busy" answers 503 with
-    Retry-After: 300, "ok" answers the recorded entry of 1605.08386. Counts requests in flight."""
-
-    def __init__(self) -> None:
-        self.mode = "hang"
-        self.release = threading.Event()
-        self.requests = 0
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/query"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with stub._lock:
-                    stub.requests += 1
-                    stub.in_flight += 1
-                    stub.most_in_flight = max(stub.most_in_flight, stub.in_flight)
-                try:
-                    stub._answer(self)
-                except OSError:  # the client gave up first
-                    pass
-                finally:
-                    with stub._lock:
-                        stub.in_flight -= 1
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
-
-    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
-        if self.mode == "hang":
-            self.release.wait(30)
-            return
-        if self.mode == "trickle":
-            handler.send_response(200)
-            handler.send_header("Content-Length", "300")
-            handler.end_headers()
-            for _ in range(300):
-                if self.release.wait(0.1):
-                    return
-                handler.wfile.write(b" ")
-                handler.wfile.flush()
-            return
-        busy = self.mode == "busy"
-        body = b"busy" if busy else ENTRY.read_bytes()
-        handler.send_response(503 if busy else 200)
-        if busy:
-            handler.send_header("Retry-After", "300")
-        handler.send_header("Content-Type", "application/atom+xml")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    def __enter__(self) -> SlowArxiv:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture
