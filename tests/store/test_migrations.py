@@ -23,3 +23,20 @@ def test_an_old_database_is_upgraded_in_place_keeping_its_papers(tmp_path, monke
         assert sorted(versions) == [m.version for m in SQLITE_MIGRATIONS]
         assert "papers_fts" in sa.inspect(conn).get_table_names()
     assert upgraded.migrate() == SQLITE_MIGRATIONS[-1].version  # a second run is a no-op
+
+
+def test_an_upgraded_database_matches_dois_through_the_doi_index(tmp_path, monkeypatch) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    monkeypatch.setattr(SqliteStore, "migrations", SQLITE_MIGRATIONS[:13])
+    old = SqliteStore.open(url)
+    old.papers.upsert_papers([make_paper("2401.00001", doi="10.1000/ABC.1")])
+    old.close()
+
+    monkeypatch.setattr(SqliteStore, "migrations", SQLITE_MIGRATIONS)
+    upgraded = SqliteStore.open(url)
+    assert upgraded.papers.ids_by_doi(["10.1000/abc.1"]) == {"10.1000/abc.1": "2401.00001"}
+    with upgraded.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM papers WHERE lower(doi) IN ('10.1000/abc.1')"
+        ).all()
+    assert "ix_papers_doi_lower" in " ".join(str(row) for row in plan)

@@ -60,6 +60,8 @@ def test_an_old_database_is_upgraded_in_place(empty_url: str, monkeypatch) -> No
         with upgraded.engine.connect() as conn:
             versions = conn.exec_driver_sql("SELECT version FROM schema_migrations").scalars()
             assert sorted(versions) == [m.version for m in POSTGRES_MIGRATIONS]
+        indexes = {i["name"] for i in sa.inspect(upgraded.engine).get_indexes("papers")}
+        assert "ix_papers_doi_lower" in indexes
         assert upgraded.migrate() == POSTGRES_MIGRATIONS[-1].version
     finally:
         upgraded.close()

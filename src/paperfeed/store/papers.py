@@ -165,7 +165,7 @@ class PaperStore:
 
     def ids_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
         """lower-cased DOI -> id of the papers with one of `dois` (case-insensitive; hidden
-        papers included). Without an index on DOIs this reads the papers table once."""
+        papers included), by the DOI index."""
         return self._ids_by_lowered(papers.c.doi, dois)
 
     def ids_by_title(self, titles: Sequence[str]) -> dict[str, str]:

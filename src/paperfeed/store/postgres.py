@@ -32,7 +32,7 @@ from paperfeed.store.papers import PaperStore
 from paperfeed.store.pending import create_pending_table
 from paperfeed.store.postgres_embeddings import PostgresEmbeddingStore
 from paperfeed.store.reader_tables import create_reader_tables
-from paperfeed.store.schema import CORE_TABLES, create_lookup_indexes, metadata
+from paperfeed.store.schema import CORE_TABLES, create_doi_index, create_lookup_indexes, metadata
 from paperfeed.store.sessions import secure_accounts
 from paperfeed.store.sources import create_sync_tables
 from paperfeed.store.sql import SqlStore
@@ -127,6 +127,7 @@ POSTGRES_MIGRATIONS = [
     Migration(11, "HF fields, code links, keywords", add_paper_extras),
     Migration(12, "collections, library, feedback, follows", create_reader_tables),
     Migration(13, "content version (page caches)", sql_steps(*content_version.POSTGRES_STEPS)),
+    Migration(14, "DOI index", create_doi_index),
 ]
 
 

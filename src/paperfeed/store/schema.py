@@ -42,6 +42,8 @@ papers = sa.Table(
 )
 # exact-title lookups ("go straight to the paper") without a scan
 title_lookup = sa.Index("ix_papers_title_lower", sa.func.lower(papers.c.title))
+# library entries matched by DOI, case-insensitively, without a scan (migration 14)
+doi_lookup = sa.Index("ix_papers_doi_lower", sa.func.lower(papers.c.doi))
 
 users = sa.Table(
     "users",
@@ -107,6 +109,10 @@ def create_lookup_indexes(conn: sa.Connection) -> None:
     """Indexes added after the first schema: created where missing."""
     for index in (title_lookup, submission_times):
         conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
+def create_doi_index(conn: sa.Connection) -> None:
+    conn.execute(sa.schema.CreateIndex(doi_lookup, if_not_exists=True))
 
 
 votes = sa.Table(
