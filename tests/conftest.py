@@ -69,7 +69,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pg.PostgresServer]:
     server = pg.start_server()
-    yield server
+    with pytest.MonkeyPatch.context() as patch:  # the nodes' keyword indexes: gone with it
+        patch.setenv("PAPERFEED_KEYWORD_INDEX_DIR", str(server.base / "keywords"))
+        yield server
     server.stop()
 
 

@@ -15,6 +15,8 @@ from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+import platformdirs
+
 from paperfeed import private_files
 from paperfeed.errors import Invalid
 
@@ -76,6 +78,9 @@ class Settings:
     hf_sync_minutes: int = 60  # minutes between two Hugging Face daily papers syncs
     hf_sync_hours: str = "6-22"  # UTC hours (first-last) during which Hugging Face is synced
     shared_dir: Path | None = None  # a checkout's ../shared: real sample data for `bootstrap`
+    # PostgreSQL: where this node keeps its BM25 keyword index (a folder per database inside);
+    # default: <user cache dir>/paperfeed/keywords. Processes on one node share it.
+    keyword_index_dir: Path | None = None
 
     def __post_init__(self) -> None:
         for name, allowed in (("device", DEVICES), ("embed_precision", PRECISIONS)):
@@ -91,6 +96,10 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    @property
+    def resolved_keyword_index_dir(self) -> Path:
+        return self.keyword_index_dir or platformdirs.user_cache_path("paperfeed") / "keywords"
 
     @property
     def outbox_dir(self) -> Path:

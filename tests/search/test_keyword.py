@@ -1,4 +1,4 @@
-"""Keyword search (BM25: tantivy on SQLite, tsvector on PostgreSQL) and filters, on the real seed
+"""Keyword search (BM25 by tantivy; on PostgreSQL tsvector until the index is built) and filters, on the real seed
 papers plus a few dated ones."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.models import Paper
 from paperfeed.query import parse_query
+from paperfeed.store import postgres_keyword
 from paperfeed.store.sqlite_keyword import author_expression, fts_string
 from tests.support.paths import DATA
 
@@ -172,9 +173,15 @@ def test_postgres_selects_candidates_by_the_rarer_words_of_a_broad_query(
     if not module_database_url:
         pytest.skip("the tsvector ranking's cap; tantivy keeps only the top results by itself")
     query = parse_query("learning binary")
-    everything = feed.store.papers.keyword_search(query, 500)
+
+    def fallback_search() -> list[tuple[int, float]]:  # while a node's tantivy index is built
+        with feed.store.engine.connect() as conn:
+            frequencies = postgres_keyword.DocumentFrequencies()
+            return postgres_keyword.keyword_search(conn, query, 500, frequencies)
+
+    everything = fallback_search()
     monkeypatch.setattr("paperfeed.store.postgres_keyword.MATCHED_ROWS_CAP", 20)
-    selected = feed.store.papers.keyword_search(query, 500)
+    selected = fallback_search()
     assert 0 < len(selected) < len(everything)
     for paper in feed.store.papers.papers_by_keys([key for key, _ in selected]):
         assert "binar" in f"{paper.title} {paper.abstract}".lower()

@@ -22,8 +22,9 @@ def store_exists(database_url: str) -> bool:
     return not path or path == ":memory:" or Path(path).exists()
 
 
-def open_store(database_url: str) -> SqlStore:
-    """Open (and migrate) the store at `database_url`: ``sqlite:///path`` or ``postgresql://...``."""
+def open_store(database_url: str, *, keyword_index_dir: Path | None = None) -> SqlStore:
+    """Open (and migrate) the store at `database_url`: ``sqlite:///path`` or ``postgresql://...``
+    (PostgreSQL: this node's keyword index under `keyword_index_dir`, default the setting)."""
     if database_url.startswith("sqlite"):
         from paperfeed.store.sqlite import SqliteStore
 
@@ -35,5 +36,5 @@ def open_store(database_url: str) -> SqlStore:
             raise ImportError(
                 "the PostgreSQL backend needs extra packages: pip install 'paperfeed[postgres]'"
             ) from error
-        return PostgresStore.open(database_url)
+        return PostgresStore.open(database_url, keyword_index_dir=keyword_index_dir)
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:/// or postgresql://")

@@ -1,7 +1,9 @@
 """The server backend: PostgreSQL (13+) with pgvector, for several web workers and machines.
 
-Compared with SQLite: the keyword index is a stored generated ``tsvector`` column with a GIN index
-(always current, nothing to catch up), and embeddings are also kept as pgvector ``vector`` values
+Compared with SQLite: keywords are ranked by a tantivy index on each node (postgres_tantivy.py),
+kept in step through a change log in the database; until a node's index is built, and for author
+names of several words, the stored generated ``tsvector`` column with a GIN index serves
+(postgres_keyword.py). Embeddings are also kept as pgvector ``vector`` values
 with an HNSW cosine index per dimension, so nearest-neighbour search runs in the database and no
 ANN index file is kept on local disk. Migrations and the embedding ``seq`` counter are serialised
 with advisory locks, so any number of processes may start and write at once.
@@ -13,12 +15,15 @@ SQLite's write lock rules out) and embeddings (postgres_embeddings.py); subscrip
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Self
 
 import sqlalchemy as sa
 
+from paperfeed.config import load_settings
 from paperfeed.errors import Conflict
 from paperfeed.models import Submission
 from paperfeed.query import Query
@@ -28,9 +33,9 @@ from paperfeed.store.job_queue import JobQueue
 from paperfeed.store.job_queue import apply_schema as apply_job_queue_schema
 from paperfeed.store.migrations import Migration, sql_steps
 from paperfeed.store.paper_extras import add_paper_extras
-from paperfeed.store.papers import PaperStore
 from paperfeed.store.pending import create_pending_table
 from paperfeed.store.postgres_embeddings import PostgresEmbeddingStore
+from paperfeed.store.postgres_tantivy import LOG_STEPS, PostgresTantivyIndex
 from paperfeed.store.reader_tables import create_reader_tables
 from paperfeed.store.schema import CORE_TABLES, create_doi_index, create_lookup_indexes, metadata
 from paperfeed.store.sessions import secure_accounts
@@ -40,6 +45,7 @@ from paperfeed.store.subscriptions import (
     add_link_generations_and_mail_log,
     create_digest_tables,
 )
+from paperfeed.store.tantivy_papers import TantivyPaperStore
 
 POOL_SIZE = 10  # connections kept open per process (each web worker is a process)
 MAX_OVERFLOW = 20  # extra connections under bursts
@@ -128,6 +134,7 @@ POSTGRES_MIGRATIONS = [
     Migration(12, "collections, library, feedback, follows", create_reader_tables),
     Migration(13, "content version (page caches)", sql_steps(*content_version.POSTGRES_STEPS)),
     Migration(14, "DOI index", create_doi_index),
+    Migration(15, "change log of the nodes' keyword indexes", LOG_STEPS),
 ]
 
 
@@ -135,20 +142,64 @@ def _unique_violation(error: sa.exc.IntegrityError) -> bool:
     return getattr(error.orig, "sqlstate", None) == "23505"
 
 
-class PostgresPaperStore(PaperStore):
-    """Keyword search over the ``search_vector`` column (postgres_keyword.py)."""
+class PostgresPaperStore(TantivyPaperStore):
+    """Keyword search by this node's tantivy index (postgres_tantivy.py) kept under
+    `index_root`; over the ``search_vector`` column (postgres_keyword.py) until it is built."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, index_root: Path) -> None:
         super().__init__(engine)
+        self.index_root = index_root
         self._frequencies = postgres_keyword.DocumentFrequencies()
+        self._ranking: PostgresTantivyIndex | None = None
+        self._opening = threading.Lock()
+
+    @property
+    def ranking(self) -> PostgresTantivyIndex:
+        """Opened on first use: the folder's name is read from the migrated database."""
+        with self._opening:
+            if self._ranking is None:
+                self._ranking = PostgresTantivyIndex(self.engine, self.index_root)
+            return self._ranking
+
+    def close(self) -> None:
+        if self._ranking is not None:
+            self._ranking.close()
+
+    def pending_keyword_rows(self) -> int:
+        return self.ranking.pending()
+
+    def catch_up_keyword_index(
+        self,
+        *,
+        batch_size: int = 5000,
+        on_progress: Callable[[int], None] | None = None,
+        rebuild: bool = False,
+    ) -> int:
+        """Build this node's index or apply the logged changes (`rebuild`: from scratch)."""
+        return self.ranking.sync(on_progress, rebuild=rebuild)
 
     def keyword_search(self, query: Query, limit: int = 200) -> list[tuple[int, float]]:
+        if self.ranking.usable():
+            return super().keyword_search(query, limit)
         with self.engine.connect() as conn:
             return postgres_keyword.keyword_search(conn, query, limit, self._frequencies)
 
     def keyword_count(self, query: Query, cap: int, among: Sequence[int] | None = None) -> int:
+        if self.ranking.usable():
+            return super().keyword_count(query, cap, among)
         with self.engine.connect() as conn:
             return postgres_keyword.keyword_count(conn, query, cap, self._frequencies, among)
+
+    def filter_keys(self, keys: Sequence[int], query: Query) -> set[int]:
+        if self.ranking.usable():
+            return super().filter_keys(keys, query)
+        return self._keys_where(keys, self.text_filter_conditions(query))
+
+    def several_word_names(self, query: Query) -> list[str]:
+        return [a for a in query.authors if len(postgres_keyword.author_tokens(a)) > 1]
+
+    def name_conditions(self, names: Sequence[str]) -> list[sa.ColumnElement[bool]]:
+        return postgres_keyword.author_conditions(names)
 
     def text_filter_conditions(self, query: Query) -> list[sa.ColumnElement[bool]]:
         return postgres_keyword.filter_conditions(query, text_constraints=True)
@@ -183,10 +234,10 @@ class PostgresStore(SqlStore):
     embeddings: PostgresEmbeddingStore
     job_queue: JobQueue
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, keyword_index_dir: Path) -> None:
         super().__init__(
             engine,
-            papers=PostgresPaperStore(engine),
+            papers=PostgresPaperStore(engine, keyword_index_dir),
             community=PostgresCommunityStore(engine),
             embeddings=PostgresEmbeddingStore(engine, seq_lock=_SEQ_LOCK),
         )
@@ -194,8 +245,15 @@ class PostgresStore(SqlStore):
 
     @classmethod
     def open(
-        cls, url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW
+        cls,
+        url: str,
+        *,
+        keyword_index_dir: Path | None = None,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
     ) -> Self:
+        """Open and migrate the database at `url`; this node's keyword index of it lives in a
+        folder under `keyword_index_dir` (default: the ``keyword_index_dir`` setting)."""
         engine = sa.create_engine(
             driver_url(url),
             pool_size=pool_size,
@@ -203,7 +261,7 @@ class PostgresStore(SqlStore):
             pool_pre_ping=True,
             pool_recycle=1800,
         )
-        store = cls(engine)
+        store = cls(engine, keyword_index_dir or load_settings().resolved_keyword_index_dir)
         store.migrate()
         return store
 
@@ -223,6 +281,7 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         self.job_queue.close()
+        self.papers.close()
         super().close()
 
     @contextmanager

@@ -139,6 +139,11 @@ def _author_condition(name: str) -> sa.ColumnElement[bool] | None:
     )
 
 
+def author_conditions(names: Sequence[str]) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on `papers`: each of the author `names` matches one author line."""
+    return [c for c in map(_author_condition, names) if c is not None]
+
+
 def filter_conditions(
     query: Query, *, text_constraints: bool = False
 ) -> list[sa.ColumnElement[bool]]:
@@ -148,7 +153,7 @@ def filter_conditions(
     did not come from the keyword match, e.g. nearest neighbours or plain listings).
     """
     conditions = metadata_conditions(query)
-    conditions += [c for c in map(_author_condition, query.authors) if c is not None]
+    conditions += author_conditions(query.authors)
     if text_constraints:
         required = _combine([_phrase(p) for p in query.required], "tsquery_and")
         if required is not None:

@@ -75,7 +75,7 @@ _KEYWORD_CHANGES = sql_steps(
 )
 
 # Hidden (moderated) papers are few: searches read their keys from this partial index and drop
-# them from ranked candidates instead of looking every candidate up (see sqlite_papers.py).
+# them from ranked candidates instead of looking every candidate up (see tantivy_papers.py).
 _HIDDEN_INDEX = sql_steps("CREATE INDEX ix_papers_hidden ON papers (key) WHERE hidden = 1")
 
 # The ranking index also filters on whether a paper has code: a changed code link is logged too.

@@ -73,7 +73,7 @@ COMMON_SHARE = 0.5  # ...those in more than this share of the papers
 FILTER_CHUNK = 1000  # candidate keys checked per tantivy query
 CHECK_SECONDS = 1.0  # searches look for new papers / other processes' commits this often
 
-_PAPER_COLUMNS = "key, title, abstract, authors, categories, published, code_url"
+PAPER_COLUMNS = "key, title, abstract, authors, categories, published, code_url"
 
 
 def _analyzer(*, stop_words: bool = False) -> tantivy.TextAnalyzer:
@@ -168,8 +168,9 @@ class TantivyKeywordIndex:
             shards.append(tantivy.Index(self.schema, path=str(directory), reuse=True))
         return shards
 
-    def _marker(self) -> dict[str, int] | None:
-        """The saved marker: highest paper key and change seq applied (None: start over)."""
+    def _marker(self) -> dict[str, Any] | None:
+        """The saved marker: where the index stands (here the highest paper key and change
+        seq applied; None: start over)."""
         if self.path is None:
             return getattr(self, "_memory_marker", None)
         try:
@@ -180,8 +181,8 @@ class TantivyKeywordIndex:
             return None
         return marker
 
-    def _save_marker(self, through: int, changes_through: int) -> None:
-        marker = {"format": FORMAT, "through": through, "changes_through": changes_through}
+    def _save_marker(self, **position: Any) -> None:
+        marker = {"format": FORMAT, **position}
         if self.path is None:
             self._memory_marker = marker
             return
@@ -203,8 +204,8 @@ class TantivyKeywordIndex:
     def _papers_above(self, key: int) -> int:
         with self.engine.connect() as conn:
             return int(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM papers WHERE key > ?", (key,)
+                conn.execute(
+                    sa.text("SELECT count(*) FROM papers WHERE key > :key"), {"key": key}
                 ).scalar_one()
             )
 
@@ -242,7 +243,7 @@ class TantivyKeywordIndex:
     def _sync(
         self,
         writers: list[tantivy.IndexWriter],
-        marker: dict[str, int] | None,
+        marker: dict[str, Any] | None,
         on_progress: Callable[[int], None] | None,
         rebuild: bool,
         commit_every: int,
@@ -271,40 +272,68 @@ class TantivyKeywordIndex:
                     writers[key % SHARDS].delete_documents_by_term("key", key)
                 marks = ",".join("?" * len(chunk))
                 rows = conn.exec_driver_sql(
-                    f"SELECT {_PAPER_COLUMNS} FROM papers WHERE key IN ({marks})", tuple(chunk)
+                    f"SELECT {PAPER_COLUMNS} FROM papers WHERE key IN ({marks})", tuple(chunk)
                 ).all()
                 self._add(writers, rows)
                 done += len(chunk)
             # Documents above the marker can only be left from a commit whose marker was lost.
             for writer in writers:
                 writer.delete_documents_by_query(self._keys_above(through))
-            uncommitted = done  # changes applied above are committed with the first batch
-            while True:
-                rows = conn.exec_driver_sql(
-                    f"SELECT {_PAPER_COLUMNS} FROM papers WHERE key > ? ORDER BY key LIMIT ?",
-                    (through, BATCH),
-                ).all()
-                if rows:
-                    self._add(writers, rows)
-                    through = rows[-1][0]
-                    uncommitted += len(rows)
-                    done += len(rows)
-                    if on_progress:
-                        on_progress(len(rows))
-                finished = len(rows) < BATCH
-                if uncommitted and (finished or uncommitted >= commit_every):
-                    for writer in writers:
-                        writer.commit()
-                    self._save_marker(through, top_change)
-                    uncommitted = 0
-                if finished:
-                    break
+            # changes applied above are committed with the first batch
+            done += self._add_papers_above(
+                conn,
+                writers,
+                through,
+                lambda key: self._save_marker(through=key, changes_through=top_change),
+                commit_every=commit_every,
+                on_progress=on_progress,
+                uncommitted=done,
+            )
         if top_change:
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("DELETE FROM keyword_changes WHERE seq <= ?", (top_change,))
         return done
 
-    def _behind_store_reset(self, marker: dict[str, int]) -> bool:
+    def _add_papers_above(
+        self,
+        conn: sa.Connection,
+        writers: list[tantivy.IndexWriter],
+        through: int,
+        save_marker: Callable[[int], None],
+        *,
+        commit_every: int,
+        on_progress: Callable[[int], None] | None,
+        uncommitted: int = 0,
+    ) -> int:
+        """Add the papers keyed above `through` in key order, committing every shard and then
+        calling `save_marker` with the highest key added every `commit_every` papers and at the
+        end (also when only `uncommitted` earlier changes wait); returns papers added."""
+        done = 0
+        while True:
+            rows = conn.execute(
+                sa.text(
+                    f"SELECT {PAPER_COLUMNS} FROM papers WHERE key > :through "
+                    "ORDER BY key LIMIT :batch"
+                ),
+                {"through": through, "batch": BATCH},
+            ).all()
+            if rows:
+                self._add(writers, rows)
+                through = rows[-1][0]
+                uncommitted += len(rows)
+                done += len(rows)
+                if on_progress:
+                    on_progress(len(rows))
+            finished = len(rows) < BATCH
+            if uncommitted and (finished or uncommitted >= commit_every):
+                for writer in writers:
+                    writer.commit()
+                save_marker(through)
+                uncommitted = 0
+            if finished:
+                return done
+
+    def _behind_store_reset(self, marker: dict[str, Any]) -> bool:
         """True when the marker claims papers the store does not have (a restored database)."""
         with self.engine.connect() as conn:
             top = conn.exec_driver_sql("SELECT coalesce(max(key), 0) FROM papers").scalar_one()
