@@ -14,6 +14,7 @@ queries. `--tune` sweeps the fusion (RRF k, keyword weight) and BM25 column weig
 halves of CACM and the known items and reports the held-out halves too.
 
 Usage: python bench/relevance.py [--only cacm,csfcube,known] [--tune]
+       [--database-url postgresql://...]  (on PostgreSQL: relevance.postgres.json)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from common import (
     title_key,
     write_json,
 )
+from databases import fresh_database
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -78,12 +80,22 @@ class Corpus:
 
 
 @contextmanager
-def corpus(name: str, papers: Iterable[Paper], embedder_name: str, *, embed: bool = True):
-    """A fresh PaperFeed holding `papers`, embedded (through the cache) and indexed.
+def corpus(
+    name: str,
+    papers: Iterable[Paper],
+    embedder_name: str,
+    *,
+    embed: bool = True,
+    server_url: str | None = None,
+):
+    """A fresh PaperFeed holding `papers`, embedded (through the cache) and indexed, on SQLite
+    or in a fresh database on the PostgreSQL server at `server_url`.
 
     Without `embed` nothing is embedded: only keyword search has results."""
     tmp = Path(tempfile.mkdtemp(prefix=f"paperfeed-bench-{name}-"))
-    settings = Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name)
+    stack = ExitStack()
+    url = stack.enter_context(fresh_database(server_url, f"paperfeed_relevance_{name}"))
+    settings = Settings(data_dir=tmp, secret_key="bench", embedder=embedder_name, database_url=url)
     embedder = CachedEmbedder(load_embedder(embedder_name), name)
     feed = PaperFeed(settings, embedder=embedder)
     try:
@@ -105,6 +117,7 @@ def corpus(name: str, papers: Iterable[Paper], embedder_name: str, *, embed: boo
         yield Corpus(feed, service, embedder, built)
     finally:
         feed.close()
+        stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -135,9 +148,9 @@ def cacm_scores(rankings: dict[int, list[int]], qrels: dict[int, set[int]]) -> d
     return {"ndcg@10": mean(ndcgs), "map@1000": mean(aps), "recall@100": mean(recalls)}
 
 
-def run_cacm(embedder_name: str) -> dict:
+def run_cacm(embedder_name: str, server_url: str | None = None) -> dict:
     data = load_cacm()
-    with corpus("cacm", data.papers, embedder_name) as c:
+    with corpus("cacm", data.papers, embedder_name, server_url=server_url) as c:
         result: dict = {
             "docs": len(data.papers),
             "docs_without_abstract": sum(not p.abstract for p in data.papers),
@@ -196,9 +209,11 @@ def csf_ndcg20(ranked: Sequence[int], grades: dict[int, int]) -> float:
     return ndcg(gains, 20, first_undiscounted=True)
 
 
-def run_csfcube(embedder_name: str, fusion: tuple[float, float]) -> dict:
+def run_csfcube(
+    embedder_name: str, fusion: tuple[float, float], server_url: str | None = None
+) -> dict:
     data = load_csfcube()
-    with corpus("csfcube", data.papers.values(), embedder_name) as c:
+    with corpus("csfcube", data.papers.values(), embedder_name, server_url=server_url) as c:
         key_of = c.service.store.papers.paper_keys([p.id for p in data.papers.values()])
         pid_key = {pid: key_of[p.id] for pid, p in data.papers.items()}
         vectors_by_id = c.service.vectors_for(list(key_of))
@@ -248,10 +263,13 @@ def known_scores(items: Sequence[dict], rankings: Sequence[list[str]]) -> dict[s
     return {"mrr@10": mean(rrs), "recall@1": mean(r1), "recall@10": mean(r10), "n": len(items)}
 
 
-def run_known(embedder_name: str, modes: Sequence[str] = MODES) -> dict:
+def run_known(
+    embedder_name: str, modes: Sequence[str] = MODES, server_url: str | None = None
+) -> dict:
     items = load_known_items()
     papers = ml_papers()
-    with corpus("ml", papers, embedder_name, embed=modes != ("keyword",)) as c:
+    embed = modes != ("keyword",)
+    with corpus("ml", papers, embedder_name, embed=embed, server_url=server_url) as c:
         titles = {title_key(p.title) for p in papers}
         absent = [i["title"] for i in items if title_key(i["title"]) not in titles]
         result: dict = {"papers": c.feed.stats().get("papers", len(papers)), "queries": len(items)}
@@ -453,6 +471,7 @@ def main() -> None:
     ap.add_argument(
         "--keyword-only", action="store_true", help="known items: keyword search only (no model)"
     )
+    ap.add_argument("--database-url", help="a PostgreSQL server to measure on (default: SQLite)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.tune:
@@ -470,22 +489,23 @@ def main() -> None:
         "title_repeat": tantivy_keyword.TITLE_REPEAT,
     }
     if "cacm" in parts:
-        result["cacm"] = run_cacm(args.embedder)
+        result["cacm"] = run_cacm(args.embedder, args.database_url)
     if "csfcube" in parts:
         fusion = (hybrid.RRF_K, hybrid.KEYWORD_WEIGHT / hybrid.DENSE_WEIGHT)
-        result["csfcube"] = run_csfcube(args.embedder, fusion)
+        result["csfcube"] = run_csfcube(args.embedder, fusion, args.database_url)
     if "known" in parts:
         modes = ("keyword",) if args.keyword_only else MODES
-        result["known_items"] = run_known(args.embedder, modes)
+        result["known_items"] = run_known(args.embedder, modes, args.database_url)
     for part in ("cacm", "csfcube", "known_items"):
         if part in result:  # the settings each part was measured with
             settings = {"fusion": result["fusion"], "title_repeat": result["title_repeat"]}
             result[part]["settings"] = settings
-    if OUT.exists():  # keep the parts not re-run (read last: other runs may have written)
-        previous = json.loads(OUT.read_text())
+    out = OUT.with_suffix(".postgres.json") if args.database_url else OUT
+    if out.exists():  # keep the parts not re-run (read last: other runs may have written)
+        previous = json.loads(out.read_text())
         kept = {k: v for k, v in previous.items() if k in ("cacm", "csfcube", "known_items")}
         result = {**kept, **result}
-    write_json(OUT, result)
+    write_json(out, result)
     print_table(result)
 
 

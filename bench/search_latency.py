@@ -16,7 +16,11 @@ words (without end to end).
 Each size runs in its own process (peak RSS is per size). Everything goes through PaperFeed.ingest
 and PaperFeed.index() / PaperFeed.search(query, mode=...), on SQLite in a temporary directory.
 
+On PostgreSQL, keyword search is also timed through PostgreSQL's own tsvector ranking (what a
+node uses while its tantivy index is built), interleaved with the tantivy one: keyword_tsvector_ms.
+
 Usage: python bench/search_latency.py [--sizes 10000,100000,1000000] [--queries 100]
+       [--modes keyword,dense,hybrid]  (keyword alone: nothing is embedded, no model is run)
        [--database-url postgresql://...]  (PostgreSQL + pgvector: search_latency.postgres.json)
        [--keep DIR]  keep each size's store (DIR/<size>/, database paperfeed_latency_<size>) and,
                      when it is already complete there, only time the queries again
@@ -64,6 +68,7 @@ from paperfeed.ingest.normalize import local_id
 from paperfeed.models import Paper
 from paperfeed.query import parse_query
 from paperfeed.search.embed import Embedder, load_embedder
+from paperfeed.store import postgres_keyword
 
 log = logging.getLogger("bench.latency")
 
@@ -203,19 +208,13 @@ def measure(
     embedder_name: str,
     server_url: str | None = None,
     keep: Path | None = None,
+    modes: tuple[str, ...] = MODES,
 ) -> dict:
     queries = bench_queries(n_queries)
-    model = load_embedder(embedder_name)
-    model.embed_query("warm up")
-    query_vectors, embed_ms = {}, []
-    for text in queries + SHORT_QUERIES:  # what the service embeds: the natural-language part
-        semantic = parse_query(text).semantic_text
-        started = time.perf_counter()
-        query_vectors[semantic] = model.embed_query(semantic)
-        embed_ms.append((time.perf_counter() - started) * 1000)
-    embed_ms = embed_ms[: len(queries)]
-    del model  # end to end, a model that has not seen (and remembered) the queries yet:
-    vectors = ReusedVectors(load_embedder(embedder_name), query_vectors)
+    embed_ms: list[float] | None = None
+    vectors: ReusedVectors | None = None
+    if modes != ("keyword",):
+        embed_ms, vectors = query_vectors(queries, embedder_name)
 
     real = real_papers()
     if keep:
@@ -224,6 +223,7 @@ def measure(
     else:
         tmp = Path(tempfile.mkdtemp(prefix=f"paperfeed-latency-{size}-"))
     result: dict = {"papers": size, "real_papers": min(size, len(real)), "queries": len(queries)}
+    timing = Timing(modes, server_url is not None)
     try:
         with (
             fresh_database(server_url, f"paperfeed_latency_{size}", keep=bool(keep)) as url,
@@ -240,9 +240,10 @@ def measure(
                 started = time.perf_counter()  # papers new to the keyword index (a new engine)
                 result["keyword_catch_up"] = feed.store.papers.catch_up_keyword_index()
                 result["keyword_catch_up_s"] = round(time.perf_counter() - started, 1)
-                feed.search_index.sync()
-                result.update(time_queries(feed, queries, embed_ms))
-                result.update(time_queries(feed, SHORT_QUERIES, None, "short_"))
+                if vectors is not None:
+                    feed.search_index.sync()
+                result.update(timing.run(feed, queries, embed_ms))
+                result.update(timing.run(feed, SHORT_QUERIES, None, "short_"))
                 result["load_average_1m"] = round(os.getloadavg()[0], 1)
                 return result
             ingested = tmp / "ingested.json"  # a kept store resumes after its import
@@ -256,23 +257,13 @@ def measure(
                 if keep:
                     ingested.write_text(json.dumps({k: result[k] for k in ("ingest_s", "ingest")}))
             del real
-            indexer = feed.search_index
-            started = time.perf_counter()
-            feed.index()
-            result["index_s"] = round(time.perf_counter() - started, 1)
-            result["vectors"] = indexer.vector_count()
-            result["vectors_real"] = result["vectors"] - vectors.reused
-            if size <= REBUILD_UP_TO:  # beyond, index() above already built the ANN index once
-                started = time.perf_counter()
-                indexer.rebuild_index()
-                result["ann_rebuild_s"] = round(time.perf_counter() - started, 1)
+            if vectors is not None:
+                result.update(build_vectors(feed, vectors, size))
             result["db_mb"] = store_mb(feed)
-            ann = indexer.index_path  # none on PostgreSQL: pgvector searches in the database
-            result["ann_file_mb"] = round(ann.stat().st_size / 2**20) if ann.exists() else 0
             if keep:
                 built.write_text(json.dumps(result))
-            result.update(time_queries(feed, queries, embed_ms))
-            result.update(time_queries(feed, SHORT_QUERIES, None, "short_"))
+            result.update(timing.run(feed, queries, embed_ms))
+            result.update(timing.run(feed, SHORT_QUERIES, None, "short_"))
             result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)
             result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             result["load_average_1m"] = round(os.getloadavg()[0], 1)
@@ -282,40 +273,93 @@ def measure(
     return result
 
 
-def time_queries(
-    feed: PaperFeed, queries: list[str], embed_ms: list[float] | None, prefix: str = ""
-) -> dict:
-    """p50/p95/max per mode (keys prefixed with `prefix`), and with `embed_ms` the query
-    embedding times and hybrid end to end. Each search parses its text, as a request does."""
-    for text in queries:  # warm-up: caches, pages of the index and the database
-        for mode in MODES:
-            feed.search(parse_query(text, limit=LIMIT), mode=mode)
-    times: dict[str, list[float]] = {mode: [] for mode in MODES}
-    hits: dict[str, int] = dict.fromkeys(MODES, 0)
-    for _ in range(PASSES):
-        for text in queries:
-            for mode in MODES:
-                started = time.perf_counter()
-                found = feed.search(parse_query(text, limit=LIMIT), mode=mode)
-                times[mode].append((time.perf_counter() - started) * 1000)
-                hits[mode] += len(found.hits)
+def query_vectors(queries: list[str], embedder_name: str) -> tuple[list[float], ReusedVectors]:
+    """The model's time to embed each query, and an embedder that returns their vectors."""
+    model = load_embedder(embedder_name)
+    model.embed_query("warm up")
+    vectors, embed_ms = {}, []
+    for text in queries + SHORT_QUERIES:  # what the service embeds: the natural-language part
+        semantic = parse_query(text).semantic_text
+        started = time.perf_counter()
+        vectors[semantic] = model.embed_query(semantic)
+        embed_ms.append((time.perf_counter() - started) * 1000)
+    del model  # end to end, a model that has not seen (and remembered) the queries yet:
+    return embed_ms[: len(queries)], ReusedVectors(load_embedder(embedder_name), vectors)
+
+
+def build_vectors(feed: PaperFeed, vectors: ReusedVectors, size: int) -> dict:
+    """Embed (reusing vectors) and index every paper; the times and sizes."""
+    result: dict = {}
+    indexer = feed.search_index
+    started = time.perf_counter()
+    feed.index()
+    result["index_s"] = round(time.perf_counter() - started, 1)
+    result["vectors"] = indexer.vector_count()
+    result["vectors_real"] = result["vectors"] - vectors.reused
+    if size <= REBUILD_UP_TO:  # beyond, index() above already built the ANN index once
+        started = time.perf_counter()
+        indexer.rebuild_index()
+        result["ann_rebuild_s"] = round(time.perf_counter() - started, 1)
+    ann = indexer.index_path  # none on PostgreSQL: pgvector searches in the database
+    result["ann_file_mb"] = round(ann.stat().st_size / 2**20) if ann.exists() else 0
+    return result
+
+
+class Timing:
+    """Times the searches of `modes` (on PostgreSQL also its tsvector ranking, "tsvector")."""
+
+    def __init__(self, modes: tuple[str, ...], postgres: bool) -> None:
+        self.modes = modes
+        self.timed = (*modes, "keyword_tsvector") if postgres and "keyword" in modes else modes
+        self.frequencies = postgres_keyword.DocumentFrequencies()
+
+    def search(self, feed: PaperFeed, text: str, mode: str) -> int:
+        query = parse_query(text, limit=LIMIT)
+        if mode != "keyword_tsvector":
+            return len(feed.search(query, mode=mode).hits)
+        with feed.store.engine.connect() as conn:  # what a node answers while it builds
+            return len(postgres_keyword.keyword_search(conn, query, LIMIT, self.frequencies))
+
+    def run(
+        self, feed: PaperFeed, queries: list[str], embed_ms: list[float] | None, prefix: str = ""
+    ) -> dict:
+        """p50/p95/max per mode (keys prefixed with `prefix`), and with `embed_ms` the query
+        embedding times and hybrid end to end. Each search parses its text, as a request does;
+        the modes take turns query by query."""
+        for text in queries:  # warm-up: caches, pages of the index and the database
+            for mode in self.timed:
+                self.search(feed, text, mode)
+        times: dict[str, list[float]] = {mode: [] for mode in self.timed}
+        hits: dict[str, int] = dict.fromkeys(self.timed, 0)
+        for _ in range(PASSES):
+            for text in queries:
+                for mode in self.timed:
+                    started = time.perf_counter()
+                    hits[mode] += self.search(feed, text, mode)
+                    times[mode].append((time.perf_counter() - started) * 1000)
+        out: dict = {}
+        for mode in self.timed:
+            out[f"{prefix}{mode}_ms"] = summary(times[mode])
+            out[f"{prefix}{mode}_mean_hits"] = round(hits[mode] / len(times[mode]), 1)
+        if embed_ms is None:
+            return out
+        return out | end_to_end(feed, queries, embed_ms)
+
+
+def end_to_end(feed: PaperFeed, queries: list[str], embed_ms: list[float]) -> dict:
+    """The query embedding times, and hybrid search with the model embedding each query."""
     out: dict = {}
-    for mode in MODES:
-        out[f"{prefix}{mode}_ms"] = summary(times[mode])
-        out[f"{prefix}{mode}_mean_hits"] = round(hits[mode] / len(times[mode]), 1)
-    if embed_ms is None:
-        return out
     out["query_embed_ms"] = summary(embed_ms)
     embedder = feed.search_index.embedder
     assert isinstance(embedder, ReusedVectors)
     embedder.live = True  # the model embeds each query, as in a real search
-    end_to_end = []
+    times = []
     for text in queries:  # once each: a query seen before is remembered by the embedder
         started = time.perf_counter()
         feed.search(parse_query(text, limit=LIMIT))
-        end_to_end.append((time.perf_counter() - started) * 1000)
+        times.append((time.perf_counter() - started) * 1000)
     embedder.live = False
-    out["hybrid_end_to_end_ms"] = summary(end_to_end)
+    out["hybrid_end_to_end_ms"] = summary(times)
     return out
 
 
@@ -335,6 +379,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--embedder", default=Settings().embedder)
+    ap.add_argument("--modes", default=",".join(MODES), help="keyword alone: no model is run")
     ap.add_argument("--database-url", help="a PostgreSQL server to measure on (default: SQLite)")
     ap.add_argument("--keep", type=Path, help="keep the stores here and reuse complete ones")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: measure one size
@@ -342,9 +387,9 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.one:
-        write_json(
-            args.out, measure(args.one, args.queries, args.embedder, args.database_url, args.keep)
-        )
+        modes = tuple(m for m in MODES if m in args.modes.split(","))
+        result = measure(args.one, args.queries, args.embedder, args.database_url, args.keep, modes)
+        write_json(args.out, result)
         return
     out = OUT.with_suffix(".postgres.json") if args.database_url else OUT
     results = json.loads(out.read_text()) if out.exists() else {}
@@ -353,6 +398,7 @@ def main() -> None:
         child_out = RESULTS / f"search_latency.{size}.{os.getpid()}.json"
         command = [sys.executable, __file__, "--one", str(size), "--out", str(child_out)]
         command += ["--queries", str(args.queries), "--embedder", args.embedder]
+        command += ["--modes", args.modes]
         command += ["--database-url", args.database_url] if args.database_url else []
         command += ["--keep", str(args.keep)] if args.keep else []
         subprocess.run(command, check=True)
