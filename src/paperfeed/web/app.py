@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from paperfeed.config import load_settings
 from paperfeed.core import PaperFeed
@@ -34,12 +36,19 @@ from paperfeed.web.access_log import redact_tokens_in_access_log
 from paperfeed.web.deps import SESSION_COOKIE, SESSION_MAX_AGE, trusted_proxies
 from paperfeed.web.errors import install_error_handlers
 from paperfeed.web.head import HeadAsGetMiddleware
-from paperfeed.web.headers import PaperfeedApp
+from paperfeed.web.headers import SecurityHeadersMiddleware
 from paperfeed.web.limits import Limiters, RateLimits
 from paperfeed.web.login_cookie import LoginCookieMiddleware
 from paperfeed.web.mcp_endpoint import mcp_route
 from paperfeed.web.openapi import OPENAPI_PATH, install_api_docs
-from paperfeed.web.page_cache import GZIP_FROM, GZIP_LEVEL, PageCacheMiddleware
+from paperfeed.web.page_cache import (
+    GZIP_FROM,
+    GZIP_LEVEL,
+    Entries,
+    PageCacheMiddleware,
+    new_entries,
+)
+from paperfeed.web.page_front import PageCacheFront, VisitorTokens
 
 __all__ = ["create_app", "create_app_from_env", "redact_tokens_in_access_log"]
 
@@ -48,12 +57,30 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+class PaperfeedApp(FastAPI):
+    """FastAPI with SecurityHeadersMiddleware around its whole middleware stack (so the 500
+    page, the 413 of the body limit and every other answer the framework produces itself carry
+    the headers too) and, in front of all, the page cache's answers to its hits."""
+
+    def __init__(self, *, page_entries: Entries, visitor_tokens: VisitorTokens, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.page_entries = page_entries
+        self.visitor_tokens = visitor_tokens
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = SecurityHeadersMiddleware(super().build_middleware_stack())
+        return PageCacheFront(stack, self, self.page_entries, self.visitor_tokens)
+
+
 def create_app(feed: PaperFeed, *, rate_limits: RateLimits | None = None) -> FastAPI:
     """The web app for `feed` (errors answered as described in paperfeed.web.errors)."""
     if feed.settings.max_body_bytes < 0:
         raise Invalid("PAPERFEED_MAX_BODY_BYTES must be 0 or more")
     mcp, mcp_lifespan = mcp_route(feed)
+    secret_key = feed.settings.resolved_secret_key()
     app = PaperfeedApp(
+        page_entries=new_entries(),
+        visitor_tokens=VisitorTokens(secret_key, SESSION_MAX_AGE),
         title="paperfeed",
         lifespan=mcp_lifespan,
         docs_url=None,  # the offline Swagger UI of web/openapi.py
@@ -68,10 +95,10 @@ def create_app(feed: PaperFeed, *, rate_limits: RateLimits | None = None) -> Fas
     )
     app.state.limiters = Limiters(rate_limits)
     # innermost first: the page cache reads the session and log-in cookie middleware's state
-    app.add_middleware(PageCacheMiddleware)
+    app.add_middleware(PageCacheMiddleware, entries=app.page_entries)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=feed.settings.resolved_secret_key(),
+        secret_key=secret_key,
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         same_site="lax",

@@ -1,12 +1,12 @@
 """Security headers on every response, as a pure ASGI middleware.
 
-`PaperfeedApp` puts it outside Starlette's ServerErrorMiddleware, so the 500 page, the 413 of the
-body limit and every other answer the framework produces itself carry the headers too.
+`PaperfeedApp` (web/app.py) puts it outside Starlette's ServerErrorMiddleware, so the 500 page,
+the 413 of the body limit and every other answer the framework produces itself carry the headers
+too; the page cache's front (web/page_front.py) writes SECURITY_HEADER_LIST into its answers.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +19,9 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+SECURITY_HEADER_LIST = [
+    (name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+]
 
 
 class SecurityHeadersMiddleware:
@@ -41,10 +44,3 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class PaperfeedApp(FastAPI):
-    """FastAPI with SecurityHeadersMiddleware around its whole middleware stack."""
-
-    def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeadersMiddleware(super().build_middleware_stack())

@@ -13,6 +13,9 @@ Personal bits never travel between readers: pages are rendered once *for nobody*
 render, web/personal.py) and each reader's CSRF token, name and votes are filled in per
 request; pages that hold more of a reader (a paper page's collections) are kept per session;
 administrators, who see hidden papers, are never served from the cache.
+
+Most hits never reach this middleware: web/page_front.py answers them in front of the
+framework from the same entries.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ GZIP_LEVEL_PER_READER = 1  # filled-in pages, compressed per request: ~4x faster
 KEPT_HEADERS = {b"content-type", b"content-language", b"link", b"x-robots-tag"}
 
 Members = Literal["same", "shared", "own"]
+EVERYONE, VISITOR = "all", "visitor"  # the reader part of the keys of answers to many readers
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class Entry:
     page: SharedPage | None
     tag: str  # digest of the render
     modified: float  # when the content version last moved (epoch seconds)
+    last_modified: bytes  # `modified` as the header says it
     gzipped: bytes | None = field(default=None)
 
     def size(self) -> int:
@@ -108,15 +113,30 @@ class Reader:
 
 
 Key = tuple[str, str, bytes]
+Entries = LRUCache[Key, Entry]
+
+
+def new_entries() -> Entries:
+    """The cache of one worker: entries up to CACHE_BYTES, least recently used out first."""
+    return LRUCache(CACHE_BYTES, getsizeof=Entry.size)
+
+
+def fresh_entry(entries: Entries, key: Key, version: int, max_age: float) -> Entry | None:
+    """The entry of `key` if it was rendered at content version `version` less than `max_age`
+    seconds ago."""
+    entry = entries.get(key)
+    if entry is None or entry.version != version or time.monotonic() - entry.born >= max_age:
+        return None
+    return entry
 
 
 class PageCacheMiddleware:
     """Answers GET requests of the RULES paths from the cache (see the module docstring); it
     sits inside the session and log-in cookie middleware, whose state it reads."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, entries: Entries) -> None:
         self.app = app
-        self.entries: LRUCache[Key, Entry] = LRUCache(CACHE_BYTES, getsizeof=Entry.size)
+        self.entries = entries
         self._renders: dict[Key, asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,7 +152,7 @@ class PageCacheMiddleware:
         feed: PaperFeed = scope["app"].state.feed
         version = await self._version(feed)
         key = (reader.key, scope["path"], scope["query_string"])
-        entry = self._fresh(key, version, feed.settings.page_cache_seconds)
+        entry = fresh_entry(self.entries, key, version.number, feed.settings.page_cache_seconds)
         if entry is not None and rule.admit is not None:  # (a render runs the route's own)
             try:
                 rule.admit(request)
@@ -149,12 +169,12 @@ class PageCacheMiddleware:
 
     async def _reader(self, request: Request, rule: Rule) -> Reader | None:
         if rule.members == "same":
-            return Reader("all", None, shared=False)
+            return Reader(EVERYONE, None, shared=False)
         login = None
         if login_cookie(request).token:  # a session lookup: a query
             login = await run_in_threadpool(deps.current_login, request)
         if login is None:
-            return Reader("visitor", None, shared=True)
+            return Reader(VISITOR, None, shared=True)
         session, user = login
         if user.is_admin:
             return None
@@ -168,16 +188,6 @@ class PageCacheMiddleware:
         versions, check = feed.content_versions, feed.settings.page_cache_check_seconds
         known = versions.known(check)
         return known if known is not None else await run_in_threadpool(versions.current, check)
-
-    def _fresh(self, key: Key, version: ContentVersion, max_age: float) -> Entry | None:
-        entry = self.entries.get(key)
-        if (
-            entry is None
-            or entry.version != version.number
-            or time.monotonic() - entry.born >= max_age
-        ):
-            return None
-        return entry
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -208,7 +218,7 @@ class PageCacheMiddleware:
             if status != 200:
                 if page is not None:
                     body = page.fill(*_bits(scope, reader), voted=set())
-                await _send(send, status, headers, body)
+                await send_answer(send, status, headers, body)
                 return None
             entry = Entry(
                 version=version.number,
@@ -218,6 +228,7 @@ class PageCacheMiddleware:
                 page=page,
                 tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
                 modified=version.changed_at,
+                last_modified=email.utils.formatdate(version.changed_at, usegmt=True).encode(),
             )
             if feed.settings.page_cache_seconds > 0 and entry.size() <= CACHE_BYTES // 8:
                 self.entries[key] = entry
@@ -232,39 +243,51 @@ class PageCacheMiddleware:
     async def _answer(
         self, entry: Entry, request: Request, reader: Reader, rule: Rule, send: Send
     ) -> None:
-        body, tag = entry.body, entry.tag
+        csrf, name, voted = "", None, set[str]()
         if entry.page is not None:
             csrf, name = _bits(request.scope, reader)
             ids = entry.page.paper_ids
             user = reader.user
-            voted = (
-                await run_in_threadpool(request.app.state.feed.voted, user, ids)
-                if user is not None and ids
-                else set()
-            )
-            body = entry.page.fill(csrf, name, voted)
-            mine = "\n".join([csrf, name or "", *sorted(voted)]).encode()
-            tag += "-" + hashlib.blake2b(mine, digest_size=8).hexdigest()
+            if user is not None and ids:
+                voted = await run_in_threadpool(request.app.state.feed.voted, user, ids)
         personal = rule.members != "same"
-        headers = [
-            *entry.headers,
-            (b"etag", f'W/"{tag}"'.encode()),
-            (b"last-modified", email.utils.formatdate(entry.modified, usegmt=True).encode()),
-            (b"cache-control", b"private, no-cache" if personal else b"no-cache"),
-            (b"vary", b"Accept-Encoding, Cookie" if personal else b"Accept-Encoding"),
-        ]
-        if _not_modified(request.headers, tag, entry.modified):
-            await _send(send, 304, [h for h in headers if h[0] != b"content-type"], b"")
-            return
-        if len(body) >= GZIP_FROM and _accepts_gzip(request.headers):
-            if entry.page is None:
-                if entry.gzipped is None:
-                    entry.gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0)
-                body = entry.gzipped
-            else:
-                body = gzip.compress(body, GZIP_LEVEL_PER_READER, mtime=0)
-            headers.append((b"content-encoding", b"gzip"))
-        await _send(send, 200, headers, body)
+        await send_answer(send, *answer_entry(entry, request.headers, personal, csrf, name, voted))
+
+
+def answer_entry(
+    entry: Entry,
+    request_headers: Headers,
+    personal: bool,
+    csrf: str,
+    name: str | None,
+    voted: set[str],
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The status, headers and body that answer a request from `entry`: a 304 when the
+    reader has it already, the body gzipped when the reader takes it; a shared render is
+    filled with the reader's CSRF token, name (None: a visitor) and votes."""
+    body, tag = entry.body, entry.tag
+    if entry.page is not None:
+        body = entry.page.fill(csrf, name, voted)
+        mine = "\n".join([csrf, name or "", *sorted(voted)]).encode()
+        tag += "-" + hashlib.blake2b(mine, digest_size=8).hexdigest()
+    headers = [
+        *entry.headers,
+        (b"etag", f'W/"{tag}"'.encode()),
+        (b"last-modified", entry.last_modified),
+        (b"cache-control", b"private, no-cache" if personal else b"no-cache"),
+        (b"vary", b"Accept-Encoding, Cookie" if personal else b"Accept-Encoding"),
+    ]
+    if _not_modified(request_headers, tag, entry.modified):
+        return 304, [h for h in headers if h[0] != b"content-type"], b""
+    if len(body) >= GZIP_FROM and _accepts_gzip(request_headers):
+        if entry.page is None:
+            if entry.gzipped is None:
+                entry.gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0)
+            body = entry.gzipped
+        else:
+            body = gzip.compress(body, GZIP_LEVEL_PER_READER, mtime=0)
+        headers.append((b"content-encoding", b"gzip"))
+    return 200, headers, body
 
 
 def _bits(scope: Scope, reader: Reader) -> tuple[str, str | None]:
@@ -292,7 +315,10 @@ async def _capture(
     return int(started["status"]), headers, b"".join(chunks)
 
 
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def send_answer(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """Send a whole answer (its Content-Length from `body`)."""
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
