@@ -1,13 +1,20 @@
 """Web load: requests/s and latency percentiles of `/static/style.css` (the reference: a file
 as the server sends it), `/`, `/trending`, a paper page, `/search?q=...`, `/api/daily_papers`
-and `/feeds/daily.atom` with N concurrent clients (httpx AsyncClient) against `paperfeed serve`
-in a subprocess, on a SQLite store loaded with the Hugging Face daily papers items (~9.9k
-papers with submissions).
+and `/feeds/daily.atom` with N concurrent clients against `paperfeed serve` in a subprocess, on
+a SQLite store loaded with the Hugging Face daily papers items (~9.9k papers with submissions).
 
-    python bench/web_load.py [--clients 50] [--seconds 10] [--data-dir DIR]
+The clients are N connections of `wrk` (Debian package wrk: one C thread, so the figures are
+the server's, not the load generator's), each asking with gzip and one visitor's session
+cookie as a browser would; without wrk, N Python clients (httpx AsyncClient) in this process,
+which take CPU from the server on a small machine (a warning says so). Server and wrk are not
+pinned to CPUs: on a shared 2-core machine pinning the server to one CPU halved its requests/s.
+
+    python bench/web_load.py [--clients 50] [--seconds 10] [--data-dir DIR] [--access-log]
         [--before SRC]   (also serve the code in SRC, e.g. a `git worktree add /tmp/before HEAD`
                          checkout's src/, on a copy of the store, and measure each endpoint on
                          both servers one after the other: web_load.before_after.json)
+        [--rounds N]     (with --before: N alternating runs per side and endpoint; the run
+                         of median requests/s is reported, with every run's requests/s)
         [--database-url postgresql://...]   (the store on PostgreSQL: web_load.postgres.json)
         [--workers N]   (N > 1: `uvicorn --factory paperfeed.web.app:create_app_from_env
                          --workers N`, as the README's production set-up; web_load.<N>w.json)
@@ -47,6 +54,7 @@ log = logging.getLogger("bench.web_load")
 
 HF_ITEMS = DATA / "hf_daily_papers" / "items.jsonl.gz"
 QUERIES = SHORT_QUERIES[:8]
+WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 
 
 def endpoints(latest_day: str, paper_id: str) -> dict[str, list[str]]:
@@ -95,9 +103,10 @@ def start_server(
     database_url: str | None = None,
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
+    access_log: bool = False,
 ) -> subprocess.Popen[bytes]:
     """The server in a subprocess, its log in <data_dir>/server.log (a pipe nobody reads would
-    block it once full)."""
+    block it once full, and the access log when asked)."""
     env = {
         **os.environ,
         "PAPERFEED_SECRET_KEY": "bench",
@@ -107,7 +116,8 @@ def start_server(
     if workers > 1:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "paperfeed.web.app:create_app_from_env",
-            "--workers", str(workers), "--port", str(port), "--no-access-log",
+            "--workers", str(workers), "--port", str(port),
+            "--access-log" if access_log else "--no-access-log",
         ]  # fmt: skip
         env["PAPERFEED_DATA_DIR"] = str(data_dir)
         if database_url:
@@ -116,7 +126,8 @@ def start_server(
         command = [
             sys.executable, "-m", "paperfeed", "--data-dir", str(data_dir),
             *(["--database-url", database_url] if database_url else []),
-            "serve", "--port", str(port), "--no-index", "--no-access-log",
+            "serve", "--port", str(port), "--no-index",
+            "--access-log" if access_log else "--no-access-log",
         ]  # fmt: skip
     log_path = data_dir / "server.log"
     with open(log_path, "wb") as log_file:
@@ -132,6 +143,54 @@ def start_server(
             time.sleep(0.2)
     server.kill()
     raise RuntimeError("server did not start in 60 s")
+
+
+def load_generator() -> str:
+    """What measures, for the results' setup."""
+    if shutil.which("wrk") is None:
+        return "Python: httpx AsyncClient in the bench process (wrk not installed)"
+    version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()
+    return f"{' '.join(version[:2])}, 1 thread; Accept-Encoding: gzip; one visitor's cookie"
+
+
+def warn_without_wrk() -> None:
+    if shutil.which("wrk") is None:
+        log.warning(
+            "wrk not found (Debian: apt-get install wrk): measuring with Python clients in this "
+            "process, which share the CPUs with the server; on a small machine the figures are "
+            "the load generator's as much as the server's"
+        )
+
+
+def measure(base_url: str, paths: list[str], clients: int, seconds: float) -> dict:
+    """Figures of `clients` connections requesting `paths` in turn for `seconds`: with wrk
+    when installed, else with run_load."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return asyncio.run(run_load(base_url, paths, clients, seconds))
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        for path in paths:  # warm up: templates, caches, first query; a visitor's session
+            client.get(path).raise_for_status()
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    command = [
+        wrk, "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
+        "-s", str(WRK_SCRIPT), "-H", "Accept-Encoding: gzip, deflate",
+        *(["-H", f"Cookie: {cookie}"] if cookie else []), base_url, "--", *paths,
+    ]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    figures = json.loads(output.strip().splitlines()[-1])
+    errors = {
+        k: figures[k] for k in ("connect", "read", "write", "status", "timeout") if figures[k]
+    }
+    answered = figures["requests"] - figures["status"]  # 2xx and 3xx
+    elapsed = figures["duration_us"] / 1e6
+    return {
+        "requests": answered,
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "requests_per_second": round(answered / elapsed, 1),
+        **{f"{k}_ms": round(figures[f"{k}_us"] / 1000, 1) for k in ("p50", "p95", "p99", "max")},
+    }
 
 
 async def run_load(base_url: str, paths: list[str], clients: int, seconds: float) -> dict:
@@ -187,6 +246,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--mixed", action="store_true", help="the mixed load of mixed_load.py")
     parser.add_argument("--arxiv-stub", choices=("hang", "busy"), default="hang")
+    parser.add_argument("--access-log", action="store_true", help="servers write access logs")
+    parser.add_argument("--rounds", type=int, default=1, help="runs per side (with --before)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -203,13 +264,16 @@ def main() -> None:
     args.out = args.out or RESULTS / f"web_load{suffix}.json"
     latest = prepare_store(args.data_dir, args.database_url)
     port = free_port()
-    server = start_server(args.data_dir, port, args.database_url, args.workers)
+    server = start_server(
+        args.data_dir, port, args.database_url, args.workers, access_log=args.access_log
+    )
+    warn_without_wrk()
     results = {}
     try:
         for name, paths in endpoints(latest, top_paper(args.data_dir, None, latest)).items():
             log.info("%s: %d clients for %.0f s", name, args.clients, args.seconds)
             url = f"http://127.0.0.1:{port}"
-            results[name] = asyncio.run(run_load(url, paths, args.clients, args.seconds))
+            results[name] = measure(url, paths, args.clients, args.seconds)
             log.info("  %s", json.dumps(results[name]))
     finally:
         server.terminate()
@@ -227,6 +291,9 @@ def main() -> None:
                     if args.workers > 1
                     else f"paperfeed serve: uvicorn, 1 process, {backend}, --no-index"
                 ),
+                "access_log": args.access_log,
+                "load_generator": load_generator(),
+                "pinned_to_cpus": False,  # see the module docstring
                 "clients": args.clients,
                 "seconds_per_endpoint": args.seconds,
                 "papers": stats["papers"],
@@ -262,16 +329,22 @@ def run_before_after(args: argparse.Namespace) -> None:
         ("after", args.data_dir, UNLIMITED),
     ):
         port = free_port()
-        servers[side] = (port, start_server(data_dir, port, extra_env=env))
+        servers[side] = (
+            port,
+            start_server(data_dir, port, extra_env=env, access_log=args.access_log),
+        )
+    warn_without_wrk()
     results: dict[str, dict[str, dict]] = {}
     try:
         for name, paths in endpoints(latest, paper_id).items():
-            results[name] = {}
-            for side, (port, _) in servers.items():
-                log.info("%s (%s): %d clients for %.0f s", name, side, args.clients, args.seconds)
-                url = f"http://127.0.0.1:{port}"
-                results[name][side] = asyncio.run(run_load(url, paths, args.clients, args.seconds))
-                log.info("  %s", json.dumps(results[name][side]))
+            runs: dict[str, list[dict]] = {side: [] for side in servers}
+            for _ in range(args.rounds):
+                for side, (port, _) in servers.items():
+                    log.info("%s (%s): %d clients, %.0f s", name, side, args.clients, args.seconds)
+                    url = f"http://127.0.0.1:{port}"
+                    runs[side].append(measure(url, paths, args.clients, args.seconds))
+                    log.info("  %s", json.dumps(runs[side][-1]))
+            results[name] = {side: median_run(side_runs) for side, side_runs in runs.items()}
     finally:
         for _, server in servers.values():
             server.terminate()
@@ -287,8 +360,12 @@ def run_before_after(args: argparse.Namespace) -> None:
             "setup": {
                 "server": "paperfeed serve: uvicorn, 1 process, SQLite, --no-index; "
                 f"before: {args.before}, after: this checkout",
+                "access_log": args.access_log,
+                "load_generator": load_generator(),
+                "pinned_to_cpus": False,  # see the module docstring
                 "clients": args.clients,
                 "seconds_per_endpoint": args.seconds,
+                "rounds": args.rounds,
                 "latest_day": latest,
                 "paper": paper_id,
                 "cpus": os.cpu_count(),
@@ -299,6 +376,14 @@ def run_before_after(args: argparse.Namespace) -> None:
             "endpoints": results,
         },
     )
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median requests/s, with every run's requests/s when there are several."""
+    chosen = sorted(runs, key=lambda run: run["requests_per_second"])[len(runs) // 2]
+    if len(runs) == 1:
+        return chosen
+    return {**chosen, "rounds_requests_per_second": [run["requests_per_second"] for run in runs]}
 
 
 def run_mixed(args: argparse.Namespace) -> None:
