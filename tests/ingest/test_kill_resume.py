@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -11,35 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.paths import DATA
-
-HEAD = DATA / "kaggle_arxiv_snapshot_head" / "arxiv-metadata-oai-snapshot.head.json"
-LATER_VERSIONS = [
-    {"version": "v2", "created": "Tue, 2 Jan 2024 10:00:00 GMT"},
-    {"version": "v3", "created": "Wed, 3 Jan 2024 10:00:00 GMT"},
-]
-
-
-def write_snapshot(path: Path, lines: int) -> int:
-    """Real snapshot records with fresh ids as version 1; every 50th line repeats an earlier id
-    as version 3.
-
-    Returns the number of distinct ids written."""
-    records = [json.loads(line) for line in HEAD.read_text().splitlines()]
-    distinct = 0
-    with path.open("w") as out:
-        for n in range(lines):
-            record = dict(records[n % len(records)])
-            record["versions"] = record["versions"][:1]
-            if n % 50 == 49:
-                record["id"] = f"2401.{n - 25:05d}"
-                record["versions"] = [*record["versions"], *LATER_VERSIONS]
-            else:
-                record["id"] = f"2401.{n:05d}"
-                distinct += 1
-            record["title"] = f"{record['title']} (variant {n})"
-            out.write(json.dumps(record) + "\n")
-    return distinct
+from paperfeed.store import open_store
+from tests.support.snapshots import paper_indexes, write_snapshot
 
 
 def ingest(data_dir: Path, snapshot: Path) -> subprocess.Popen[bytes]:
@@ -70,6 +42,9 @@ def test_kill_9_mid_import_then_rerun_gives_exactly_the_right_papers(tmp_path: P
     data_dir = tmp_path / "data"
     db = data_dir / "paperfeed.db"
 
+    open_store(f"sqlite:///{tmp_path / 'fresh.db'}").close()
+    all_indexes = paper_indexes(tmp_path / "fresh.db")
+
     first = ingest(data_dir, snapshot)
     deadline = time.monotonic() + 300
     while count_papers(db) < 12_000 and first.poll() is None and time.monotonic() < deadline:
@@ -81,6 +56,9 @@ def test_kill_9_mid_import_then_rerun_gives_exactly_the_right_papers(tmp_path: P
     first.wait()
     killed_at = count_papers(db)
     assert 0 < killed_at < expected
+    assert len(paper_indexes(db)) < len(all_indexes), "the bulk load defers the indexes"
+    open_store(f"sqlite:///{db}").close()
+    assert paper_indexes(db) == all_indexes, "opening the store builds them"
 
     second = ingest(data_dir, snapshot)
     out, _ = second.communicate(timeout=600)
@@ -100,3 +78,4 @@ def test_kill_9_mid_import_then_rerun_gives_exactly_the_right_papers(tmp_path: P
         assert fts == expected
         saved = conn.execute("SELECT count(*) FROM ingest_state").fetchone()[0]
         assert saved == 0, "a finished import clears its resume position"
+    assert paper_indexes(db) == all_indexes

@@ -80,13 +80,13 @@ def ingest_bibtex(feed: PaperFeed, paths: tuple[Path, ...], as_json: bool) -> No
 @pass_feed
 def ingest_snapshot(feed: PaperFeed, path: Path, restart: bool, as_json: bool) -> None:
     """The arXiv bulk metadata snapshot (JSON lines, plain or .gz), streamed; resumes if killed."""
-    from paperfeed.ingest.snapshot import read_snapshot, snapshot_key
+    from paperfeed.ingest.snapshot import SnapshotFile, snapshot_key
 
     saved = None if restart else feed.saved_position(snapshot_key(path))
     start = int(saved) if saved else 0
     if start:
         console.print(f"resuming {path.name} after line {start:,}")
-    _run(feed, path.name, read_snapshot(path, start_line=start), as_json=as_json)
+    _run(feed, path.name, SnapshotFile(path, start_line=start), as_json=as_json)
 
 
 @ingest.command("hf-daily")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from paperfeed.models import Paper, SkippedRecord, Submission
 
@@ -34,6 +36,34 @@ Parsed = Record | SkippedRecord | Checkpoint
 """A source is any ``Iterator[Parsed]``: records, malformed ones and checkpoints, in order."""
 
 Source = Iterator[Parsed]
+
+
+@dataclass(slots=True)
+class EncodedBatch:
+    """Papers parsed and encoded for a store's driver in a second process (PaperRowCodec),
+    the malformed records among them and, when the batch ends at one, a checkpoint."""
+
+    papers: list[tuple[Any, ...]]
+    skipped: list[SkippedRecord]
+    checkpoint: Checkpoint | None = None
+
+
+class ParallelSource(Iterator[Parsed]):
+    """A source that can also run in a second process, which parses its records and encodes
+    them for the store (a bulk load); iterated, it parses here like any source."""
+
+    @abstractmethod
+    def expected_records(self) -> int:
+        """About how many records are left to read (a bulk load decides how to load by it)."""
+
+    @abstractmethod
+    def encoded_batches(
+        self, dialect: str, batch_size: int, part: tuple[int, int] = (0, 1)
+    ) -> Iterator[EncodedBatch]:
+        """The records encoded for `dialect`, in batches cut where the runner cuts its own:
+        after `batch_size` records and at each checkpoint. ``part=(i, n)``: the batches of
+        every n-th run between two checkpoints, from run i (for n processes; each run ends
+        with a batch that holds its checkpoint, the last with ``Checkpoint(key, None)``)."""
 
 
 @dataclass(slots=True)

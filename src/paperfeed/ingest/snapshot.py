@@ -6,14 +6,16 @@ import datetime as dt
 import itertools
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 
 from paperfeed.arxiv_ids import arxiv_links, parse_arxiv_id
 from paperfeed.errors import InvalidRecord
-from paperfeed.ingest.base import Checkpoint, Record, Source
-from paperfeed.ingest.files import open_binary
+from paperfeed.ingest.base import Checkpoint, EncodedBatch, ParallelSource, Parsed, Record, Source
+from paperfeed.ingest.bulk import encode_batches
+from paperfeed.ingest.files import GZIP_MAGIC, open_binary
 from paperfeed.ingest.latex import has_latex, latex_to_text
 from paperfeed.ingest.normalize import collapse_space, parse_datetime, split_authors
 from paperfeed.models import Paper, SkippedRecord
@@ -21,6 +23,7 @@ from paperfeed.models import Paper, SkippedRecord
 log = logging.getLogger(__name__)
 
 SOURCE = "snapshot"
+BYTES_PER_LINE = 1500  # about, in the snapshot (a gzip file: a third of that)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -36,17 +39,27 @@ def snapshot_key(path: str | os.PathLike[str]) -> str:
 
 
 def read_snapshot(
-    path: str | os.PathLike[str], *, start_line: int = 0, checkpoint_every: int = 10000
+    path: str | os.PathLike[str],
+    *,
+    start_line: int = 0,
+    checkpoint_every: int = 10000,
+    part: tuple[int, int] = (0, 1),
 ) -> Source:
     """Records of a snapshot file (plain or gzip), resuming after `start_line` lines.
 
     Every `checkpoint_every` lines it yields ``Checkpoint(snapshot_key(path), "<lines done>")``
     and at the end ``Checkpoint(key, None)``. Malformed lines become SkippedRecords.
+    ``part=(i, n)``: only the records and checkpoints of every n-th block of `checkpoint_every`
+    lines, from block i (parsers in n processes share a file so); the other lines are not parsed.
     """
     key = snapshot_key(path)
     lineno = start_line
+    mine, parts = part
     with open_binary(path) as stream:
         for line in itertools.islice(stream, start_line, None):
+            if parts > 1 and (lineno // checkpoint_every) % parts != mine:
+                lineno += 1
+                continue
             lineno += 1
             if not line.isspace():
                 try:
@@ -57,6 +70,40 @@ def read_snapshot(
                 yield Checkpoint(key, str(lineno))
     log.info("snapshot %s: %d lines", path, lineno)
     yield Checkpoint(key, None)
+
+
+class SnapshotFile(ParallelSource):
+    """The records of a snapshot file after `start_line` lines (`read_snapshot`), parsed in a
+    second process when the store bulk-loads (see ingest/bulk.py)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, start_line: int = 0, checkpoint_every: int = 10000
+    ) -> None:
+        self.path = Path(path)
+        self.start_line = start_line
+        self.checkpoint_every = checkpoint_every
+        self._records: Source | None = None
+
+    def __next__(self) -> Parsed:
+        if self._records is None:
+            self._records = self._read()
+        return next(self._records)
+
+    def expected_records(self) -> int:
+        with self.path.open("rb") as stream:
+            compressed = stream.read(2) == GZIP_MAGIC
+        lines = self.path.stat().st_size * (3 if compressed else 1) // BYTES_PER_LINE
+        return max(lines - self.start_line, 0)
+
+    def encoded_batches(
+        self, dialect: str, batch_size: int, part: tuple[int, int] = (0, 1)
+    ) -> Iterator[EncodedBatch]:
+        return encode_batches(self._read(part), dialect, batch_size)
+
+    def _read(self, part: tuple[int, int] = (0, 1)) -> Source:
+        return read_snapshot(
+            self.path, start_line=self.start_line, checkpoint_every=self.checkpoint_every, part=part
+        )
 
 
 def parse_snapshot_line(line: bytes | str) -> Paper:

@@ -29,6 +29,9 @@ WATCHED_TABLES = ("papers", "submissions", "votes", "embeddings")
 LOCAL_COMMIT_GRACE = 1.0
 
 _SQLITE_NOW = "(julianday('now') - 2440587.5) * 86400.0"
+SQLITE_BUMP = (
+    f"UPDATE content_version SET version = version + 1, changed_at = {_SQLITE_NOW} WHERE id = 1"
+)
 
 
 def watch_sqlite(table: str) -> list[str]:
@@ -36,8 +39,7 @@ def watch_sqlite(table: str) -> list[str]:
     return [
         f"""CREATE TRIGGER content_version_{table}_{event.lower()} AFTER {event} ON {table}
         BEGIN
-            UPDATE content_version SET version = version + 1, changed_at = {_SQLITE_NOW}
-            WHERE id = 1;
+            {SQLITE_BUMP};
         END"""
         for event in ("INSERT", "UPDATE", "DELETE")
     ]

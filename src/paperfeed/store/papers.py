@@ -13,6 +13,7 @@ everything that selects papers for readers (`keyword_search`, `filter_keys`, `li
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from paperfeed.models import Paper
 from paperfeed.query import Query
 from paperfeed.store import rows
 from paperfeed.store.chunks import chunks
+from paperfeed.store.paper_rows import EncodedPaper, PaperRowCodec
 from paperfeed.store.schema import papers
 
 VISIBLE = papers.c.hidden == sa.false()  # the papers readers may see
@@ -60,15 +62,63 @@ class PaperStore:
         for paper in incoming:
             previous = batch.get(paper.id)
             batch[paper.id] = merge_papers(previous, paper) if previous else with_sources(paper)
-        counts = UpsertCounts()
         if not batch:
-            return counts
-        stored = {p.id: (key, p) for key, p in self._papers_with_keys(conn, list(batch))}
+            return UpsertCounts()
         now = rows.utcnow()
-        inserts, updates = [], []
+        counts, new_papers, updates = self._merge_into_stored(conn, batch, now)
+        if new_papers:
+            self._bulk_insert(conn, papers, [rows.paper_values(p, now) for p in new_papers])
+        self._update_papers(conn, updates)
+        return counts
+
+    def upsert_encoded(
+        self, incoming: Sequence[EncodedPaper], codec: PaperRowCodec, conn: Connection
+    ) -> UpsertCounts:
+        """`upsert_papers` for papers `codec` encoded (in another process): the same rows and
+        counts, but papers new to the store and to this batch go to the driver as they are;
+        only the others are decoded and merged."""
+        ids = [codec.paper_id(encoded) for encoded in incoming]
+        to_merge = self._stored_ids(conn, ids) | {i for i, n in Counter(ids).items() if n > 1}
+        batch: dict[str, EncodedPaper | Paper] = {}
+        for paper_id, encoded in zip(ids, incoming, strict=True):
+            if paper_id not in to_merge:
+                batch[paper_id] = encoded
+                continue
+            paper, previous = codec.decode(encoded), batch.get(paper_id)
+            batch[paper_id] = (
+                merge_papers(previous, paper)
+                if isinstance(previous, Paper)
+                else with_sources(paper)
+            )
+        now = rows.utcnow()
+        merged = {i: p for i, p in batch.items() if isinstance(p, Paper)}
+        counts, new_papers, updates = self._merge_into_stored(conn, merged, now)
+        new_ids = {p.id for p in new_papers}
+        inserts = [
+            codec.values(entry)
+            if not isinstance(entry, Paper)
+            else codec.values(codec.encode(entry, now))
+            for paper_id, entry in batch.items()
+            if paper_id not in merged or paper_id in new_ids
+        ]
+        if inserts:
+            conn.exec_driver_sql(codec.insert_sql, inserts)
+        self._update_papers(conn, updates)
+        counts.new = len(inserts)
+        return counts
+
+    def _merge_into_stored(
+        self, conn: Connection, batch: dict[str, Paper], now: dt.datetime
+    ) -> tuple[UpsertCounts, list[Paper], list[dict[str, Any]]]:
+        """Merge each paper of `batch` into the stored paper with its id: the counts of updated
+        and unchanged papers, the papers not stored yet (in batch order, not counted) and the
+        update parameters of the changed ones."""
+        counts = UpsertCounts()
+        stored = {p.id: (key, p) for key, p in self._papers_with_keys(conn, list(batch))}
+        new_papers, updates = [], []
         for paper_id, paper in batch.items():
             if paper_id not in stored:
-                inserts.append(rows.paper_values(paper, now))
+                new_papers.append(paper)
                 counts.new += 1
                 continue
             key, old = stored[paper_id]
@@ -78,13 +128,21 @@ class PaperStore:
             else:
                 updates.append({**new_values, "_key": key})
                 counts.updated += 1
-        if inserts:
-            self._bulk_insert(conn, papers, inserts)
+        return counts, new_papers, updates
+
+    def _update_papers(self, conn: Connection, updates: list[dict[str, Any]]) -> None:
         if updates:
             columns: dict[str, Any] = {c: sa.bindparam(c) for c in updates[0] if c != "_key"}
             stmt = papers.update().where(papers.c.key == sa.bindparam("_key")).values(columns)
             conn.execute(stmt, updates)
-        return counts
+
+    def _stored_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(ids):
+            found.update(
+                conn.execute(sa.select(papers.c.id).where(papers.c.id.in_(chunk))).scalars()
+            )
+        return found
 
     def _bulk_insert(self, conn: Connection, table: sa.Table, values: list[dict[str, Any]]) -> None:
         """Insert many rows (backends may override with a faster driver-level path)."""

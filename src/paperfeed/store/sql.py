@@ -32,6 +32,7 @@ from paperfeed.store.sources import SourceStore
 from paperfeed.store.subscriptions import SubscriptionStore
 
 if TYPE_CHECKING:
+    from paperfeed.store.bulk import BulkLoad
     from paperfeed.store.job_queue import JobQueue
 
 
@@ -87,6 +88,11 @@ class SqlStore:
     def transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             yield conn
+
+    def bulk_load(self, *, expected_papers: int) -> BulkLoad | None:
+        """A bulk load of about `expected_papers` encoded papers where the backend has one
+        (SQLite), else None (the ingest runner then upserts Paper records)."""
+        return None
 
     # -- ingest state ------------------------------------------------------------------------
 
