@@ -18,6 +18,7 @@ import numpy as np
 
 from paperfeed.errors import InvalidRecord
 from paperfeed.ingest.files import paper_from_dict
+from paperfeed.ingest.hf_daily import read_hf_daily
 from paperfeed.ingest.normalize import clean_text
 from paperfeed.models import Paper
 from paperfeed.search.embed import Embedder, document_text
@@ -57,6 +58,7 @@ CACM = DATA / "cacm_test_collection"
 CSFCUBE = DATA / "csfcube"
 ML_CORPUS = DATA / "ml_conference_papers.jsonl.gz"
 ARXIV_CORPUS = DATA / "arxiv_cs_cv_cl_2025_2026.jsonl.gz"
+HF_ITEMS = DATA / "hf_daily_papers" / "items.jsonl.gz"
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -251,6 +253,16 @@ def ml_papers(limit: int | None = None) -> list[Paper]:
         if limit and len(out) >= limit:
             break
     return out
+
+
+def hf_daily_papers() -> list[Paper]:
+    """The Hugging Face daily papers (arXiv ids, authors, arXiv publication dates), each once."""
+    found: dict[str, Paper] = {}
+    for record in read_hf_daily(HF_ITEMS):
+        paper = getattr(record, "paper", None)  # skipped items have none
+        if paper is not None:
+            found[paper.id] = paper
+    return list(found.values())
 
 
 def arxiv_papers(limit: int | None = None) -> list[Paper]:

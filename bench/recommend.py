@@ -1,26 +1,32 @@
-"""How well three rankers find an author's next papers from their earlier ones (real arXiv data).
+"""How well three rankers find an author's next papers from their earlier ones (real data).
 
-Data: the cs.CV/cs.CL new-listing crawl (``listed`` = the day first listed). An author with at
-least 8 papers in it, at least `--min-library` listed before the cut date and at least one in
-the window after it, is a reader: their library is their papers before the cut (the latest
-`--max-library`), their targets are their papers in the window, and the candidates are every
-paper listed in the window. Authors are sampled with a fixed seed.
+Data, two sets in one run: the cs.CV/cs.CL new-listing crawl (``listed`` = the day first
+listed; cut `--cut`, a `--days` window) and the Hugging Face daily papers (arXiv publication
+dates; cut `--hf-cut`, a `--hf-days` window). An author with at least 8 papers in a set, at
+least `--min-library` published before the cut and at least one in the window, is a reader:
+their library is their papers before the cut (the latest `--max-library`), their targets are
+their papers in the window, and the candidates are every paper of the window. Up to
+`--readers` authors per set are sampled with a fixed seed and split in two halves by a hash of
+their name: the ranker's weights were chosen on the arXiv set's "tune" half; the "report" half
+and the whole HF set were not looked at while choosing.
 
 Rankers, on the same candidates and MiniLM vectors (cached under bench/results/cache/):
   (a) zotero-arxiv-daily: the library's newest papers first, weights 1 / (1 + log10(rank)),
       normalised; score = the weighted mean cosine to the library;
   (b) arxiv-sanity-lite: tf-idf of title + abstract + authors (its compute.py settings) over
-      the whole bench corpus and a linear SVM per reader (library = positives, the rest
+      the set's bench corpus and a linear SVM per reader (library = positives, the rest
       negatives; C=0.1, balanced classes, as its serve.py), ranked by decision value;
   (c) paperfeed: `Recommender.rank` on a real SQLite store holding the papers and their vectors,
-      plus ablations (cosine only: max, top-5 mean; top-1/top-3; one paper's co-authors).
-Measured: recall@20, nDCG@20 (binary gain) and MRR, averaged over readers.
+      plus variants: the ranker before the author share, cosine only, the share halved and
+      doubled, top-1 neighbour, and the feedback of before (no margin, no author count).
+Measured: recall@20, nDCG@20 (binary gain) and MRR, averaged over readers, per half and all.
 
-Feedback: the simulated reader dismisses ("not interested") the non-target picks of paperfeed's
-top 10 that are outside their topics (their best cosine to the library is below that of every
-target of theirs), and the ranking is asked again; nDCG@20 and MRR before and after.
+Feedback: the simulated reader dismisses ("not interested") the non-target picks of the top 10
+that are outside their topics (their best cosine to the library is below that of every target
+of theirs), and the ranking is asked again; nDCG@20 and MRR before and after, for paperfeed
+and for paperfeed with the feedback of before.
 
-    python bench/recommend.py [--cut 2026-02-02] [--days 14] [--readers 200]
+    python bench/recommend.py [--readers 300] [--cut 2026-02-02] [--days 14]
 Writes bench/results/recommend.json.
 """
 
@@ -30,10 +36,12 @@ import argparse
 import dataclasses
 import datetime as dt
 import logging
+import os
 import random
 import sys
 import tempfile
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -45,6 +53,7 @@ from common import (
     RESULTS,
     CachedEmbedder,
     arxiv_papers,
+    hf_daily_papers,
     mean,
     ndcg,
     paper_text,
@@ -62,6 +71,7 @@ from paperfeed.store import open_store
 
 log = logging.getLogger("bench.recommend")
 K = 20
+FEEDBACK_VARIANTS = ("paperfeed", "paperfeed, feedback as before")
 
 
 @dataclasses.dataclass(slots=True)
@@ -192,28 +202,84 @@ def build_store(path: Path, papers: list[Paper], vectors: Vectors, model: str): 
     return store
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Dataset:
+    name: str
+    papers: list[Paper]
+    cut: dt.date
+    days: int
+    cache: str  # the vectors' cache (bench/results/cache/<model>--<cache>.npz)
+
+
+VARIANTS = {
+    "paperfeed": RankOptions(),
+    "paperfeed before (no author share)": RankOptions(library_share=0.0),
+    "paperfeed, cosine only (top-5 mean)": RankOptions(library_author=0.0, library_share=0.0),
+    "paperfeed, author share 4": RankOptions(library_share=4.0),
+    "paperfeed, author share 16": RankOptions(library_share=16.0),
+    "paperfeed, top-1 + authors": RankOptions(neighbours=1),
+    "paperfeed, feedback as before": RankOptions(dismissed_margin=0.0, dismissed_author=0.0),
+}
+
+
+def half(reader: Reader) -> str:
+    """Readers split by a hash of their name: weights were chosen on "tune" (arXiv set)."""
+    return "tune" if zlib.crc32(reader.name.encode()) % 2 == 0 else "report"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cut", type=dt.date.fromisoformat, default=dt.date(2026, 2, 2))
     parser.add_argument("--days", type=int, default=14, help="window after the cut")
-    parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument("--hf-cut", type=dt.date.fromisoformat, default=dt.date(2026, 3, 1))
+    parser.add_argument("--hf-days", type=int, default=31, help="window after the HF cut")
+    parser.add_argument("--readers", type=int, default=300, help="per data set")
     parser.add_argument("--min-library", type=int, default=3)
     parser.add_argument("--max-library", type=int, default=50)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    cut, end = args.cut, args.cut + dt.timedelta(days=args.days - 1)
-    papers = [p for p in arxiv_papers() if p.published]
-    readers = choose_readers(papers, cut, end, args)
-    candidates = [p for p in papers if cut <= p.published.date() <= end]
+    datasets = [
+        Dataset(
+            "arxiv_cs_cv_cl_2025_2026.jsonl.gz",
+            [p for p in arxiv_papers() if p.published],
+            args.cut,
+            args.days,
+            "recommend",
+        ),
+        Dataset(
+            "hf_daily_papers/items.jsonl.gz",
+            [p for p in hf_daily_papers() if p.published],
+            args.hf_cut,
+            args.hf_days,
+            "recommend-hf",
+        ),
+    ]
+    model = load_embedder("minilm")
+    report = {
+        "halves": "readers split by crc32(name) % 2; weights chosen on the arXiv tune half",
+        "load_average_1min": os.getloadavg()[0],
+        "datasets": [evaluate(d, CachedEmbedder(model, d.cache), args) for d in datasets],
+    }
+    write_json(RESULTS / "recommend.json", report)
+
+
+def evaluate(data: Dataset, embedder: CachedEmbedder, args: argparse.Namespace) -> dict:
+    """Every ranker on one data set's readers; the table per half and for all readers."""
+    cut, end = data.cut, data.cut + dt.timedelta(days=data.days - 1)
+    readers = choose_readers(data.papers, cut, end, args)
+    candidates = [p for p in data.papers if cut <= p.published.date() <= end]
     corpus = {p.id: p for p in candidates}
     corpus.update((p.id, p) for r in readers for p in r.library)
     log.info(
-        "%d readers, %d candidates, %d papers to embed", len(readers), len(candidates), len(corpus)
+        "%s: %d readers, %d candidates, %d papers to embed",
+        data.name,
+        len(readers),
+        len(candidates),
+        len(corpus),
     )
 
-    embedder = CachedEmbedder(load_embedder("minilm"), "recommend")
     started = time.perf_counter()
     embedded = embedder.warm([paper_text(p) for p in corpus.values()])
     embed_seconds = time.perf_counter() - started
@@ -225,74 +291,79 @@ def main() -> None:
     features = arxiv_sanity_features(corpus_list)
     row_of = {p.id: i for i, p in enumerate(corpus_list)}
 
-    variants = {
-        "paperfeed": RankOptions(),
-        "paperfeed, cosine only (top-5 mean)": RankOptions(library_author=0.0),
-        "paperfeed, cosine only (max)": RankOptions(library_author=0.0, neighbours=1),
-        "paperfeed, top-1 + authors": RankOptions(neighbours=1),
-        "paperfeed, top-3 + authors": RankOptions(neighbours=3),
-        "paperfeed, every co-author counts": RankOptions(frequent_author=1.0),
-    }
-    results: dict[str, list[dict[str, float]]] = defaultdict(list)
-    feedback: list[dict[str, float]] = []
+    results: dict[str, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
+    feedback: dict[str, list[dict[str, float]]] = defaultdict(list)
     seconds: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory() as tmp:
         store = build_store(Path(tmp) / "bench.db", corpus_list, vectors, embedder.name)
         recommenders = {
             name: Recommender(store, vectors, model=lambda: embedder.name, options=options)
-            for name, options in variants.items()
+            for name, options in VARIANTS.items()
         }
         for reader in readers:
+            rows = results[half(reader)]
             started = time.perf_counter()
             scores = zotero_arxiv_daily(reader, cand_matrix, vectors)
             ranked = [cand_ids[i] for i in np.argsort(-scores)[:K]]
             seconds["zotero-arxiv-daily"] += time.perf_counter() - started
-            results["zotero-arxiv-daily"].append(metrics(ranked, reader.targets))
+            rows["zotero-arxiv-daily"].append(metrics(ranked, reader.targets))
 
             started = time.perf_counter()
             scores = arxiv_sanity_lite(reader, features, row_of, cand_ids)
             ranked = [cand_ids[i] for i in np.argsort(-scores)[:K]]
             seconds["arxiv-sanity-lite"] += time.perf_counter() - started
-            results["arxiv-sanity-lite"].append(metrics(ranked, reader.targets))
+            rows["arxiv-sanity-lite"].append(metrics(ranked, reader.targets))
 
             for name, recommender in recommenders.items():
                 started = time.perf_counter()
                 ranked = paperfeed_ranking(recommender, reader, cut, end)
                 seconds[name] += time.perf_counter() - started
-                results[name].append(metrics(ranked, reader.targets))
-                if name == "paperfeed":
-                    feedback.append(
+                rows[name].append(metrics(ranked, reader.targets))
+                if name in FEEDBACK_VARIANTS:
+                    feedback[name].append(
                         simulate_feedback(recommender, reader, ranked, vectors, cut, end)
                     )
         store.close()
     embedder.flush()
 
-    table = {name: summarise(rows) for name, rows in results.items()}
-    for name, row in table.items():
+    tables = {
+        part: {name: summarise(rows) for name, rows in by_name.items()}
+        for part, by_name in sorted(results.items())
+    }
+    tables["all"] = {
+        name: summarise([*results["tune"][name], *results["report"][name]])
+        for name in tables["report"]
+    }
+    for name, row in tables["all"].items():
         row["ms_per_reader"] = round(1000 * seconds[name] / len(readers), 2)
-    dismissed = [f["dismissed"] for f in feedback]
     report = {
-        "data": "arxiv_cs_cv_cl_2025_2026.jsonl.gz",
+        "data": data.name,
         "cut": cut.isoformat(),
         "window": [cut.isoformat(), end.isoformat()],
-        "readers": len(readers),
+        "readers": {part: len(rows["paperfeed"]) for part, rows in results.items()},
         "candidates": len(candidates),
         "library_size_mean": mean(len(r.library) for r in readers),
         "targets_mean": mean(len(r.targets) for r in readers),
         "embedded_now": embedded,
         "embedding_seconds": round(embed_seconds, 1),
-        "results": table,
-        "feedback": {
-            "readers_who_dismissed": sum(1 for d in dismissed if d),
-            "dismissed_mean": mean(dismissed),
-            "before": {k: mean(f[f"before_{k}"] for f in feedback) for k in ("ndcg@20", "mrr")},
-            "after": {k: mean(f[f"after_{k}"] for f in feedback) for k in ("ndcg@20", "mrr")},
-        },
+        "results": tables,
+        "feedback": {name: feedback_summary(rows) for name, rows in feedback.items()},
     }
-    write_json(RESULTS / "recommend.json", report)
-    for name, row in table.items():
-        log.info("%-40s %s", name, row)
+    for part, table in tables.items():
+        for name, row in table.items():
+            log.info("%-14s %-6s %-40s %s", data.name[:14], part, name, row)
     log.info("feedback: %s", report["feedback"])
+    return report
+
+
+def feedback_summary(rows: list[dict[str, float]]) -> dict[str, object]:
+    dismissed = [f["dismissed"] for f in rows]
+    return {
+        "readers_who_dismissed": sum(1 for d in dismissed if d),
+        "dismissed_mean": mean(dismissed),
+        "before": {k: mean(f[f"before_{k}"] for f in rows) for k in ("ndcg@20", "mrr")},
+        "after": {k: mean(f[f"after_{k}"] for f in rows) for k in ("ndcg@20", "mrr")},
+    }
 
 
 def simulate_feedback(

@@ -6,9 +6,10 @@ import dataclasses
 import datetime as dt
 
 from paperfeed.core import PaperFeed
-from paperfeed.recommend import InterestText, ReaderSignals
+from paperfeed.recommend import InterestText, PositivePaper, ReaderSignals
 from paperfeed.recommend.authors import AuthorIndex
 from tests.recommend.papers import LIBRARY, TODAY, store_topic_papers
+from tests.support.factories import make_paper
 
 
 def _ids(recommendations: list) -> list[str]:
@@ -63,6 +64,56 @@ def test_dismissed_never_returned_and_similar_lowered(feed: PaperFeed) -> None:
     # "medical" vision papers like the dismissed one sink most; other topics keep their place
     assert drop["2603.00015"] > drop["2603.00012"] > drop["2603.00010"] - 1e-9
     assert drop["2603.00015"] > 0.5
+
+
+def _store_hopper_papers(feed: PaperFeed) -> None:
+    """One more older speech paper by Grace Hopper (liked in the tests below) and this week's
+    second parsing paper by her."""
+    published = {"2601.00004": 30, "2603.00016": 2}
+    feed.store.papers.upsert_papers(
+        [
+            make_paper(
+                paper_id,
+                title=f"Hopper paper {paper_id}",
+                abstract=f"We study {'speech recognition' if days > 7 else 'treebank grammar'}.",
+                authors=["Grace Hopper"],
+                published=dt.datetime.combine(TODAY - dt.timedelta(days=days), dt.time(9), dt.UTC),
+            )
+            for paper_id, days in published.items()
+        ]
+    )
+    feed.index()
+
+
+def test_an_author_of_most_of_the_library_comes_before_similar_papers(feed: PaperFeed) -> None:
+    store_topic_papers(feed)
+    _store_hopper_papers(feed)
+    # two of three liked papers by one author: similar papers still come first
+    assert _ids(feed.recommender.rank(ReaderSignals(positives=LIBRARY), limit=2)) != ["2603.00013"]
+    mostly_hopper = ReaderSignals(positives=(*LIBRARY, PositivePaper("2601.00004")))
+    found = feed.recommender.rank(mostly_hopper, limit=10)
+    # three of four: her new papers first, whatever their topic
+    assert set(_ids(found)[:2]) == {"2603.00013", "2603.00016"}
+    assert found[0].reason == "by Grace Hopper, an author in your library"
+
+
+def test_not_interested_in_a_paper_lowers_its_library_authors_other_papers(
+    feed: PaperFeed,
+) -> None:
+    store_topic_papers(feed)
+    _store_hopper_papers(feed)
+    before = {r.paper.id: r for r in feed.recommender.rank(ReaderSignals(positives=LIBRARY))}
+    assert before["2603.00013"].kind == "library-author"  # by "G. Hopper"
+
+    dismissing = ReaderSignals(positives=LIBRARY, dismissed=("2603.00016",))
+    after = {r.paper.id: r for r in feed.recommender.rank(dismissing)}
+
+    assert "2603.00016" not in after
+    # Grace Hopper now counts once in the library: her other paper loses that reason
+    lowered = after.get("2603.00013")
+    assert lowered is None or (
+        lowered.kind != "library-author" and lowered.score < before["2603.00013"].score
+    )
 
 
 def test_texts_and_searches_rank_without_store_papers(feed: PaperFeed) -> None:

@@ -19,6 +19,8 @@ from paperfeed.store import SqlStore
 
 log = logging.getLogger(__name__)
 
+SIMILARITIES_KEPT = 1024  # vectors (saved searches) whose similarities to a pool are kept
+
 
 @dataclass(slots=True)
 class CandidatePool:
@@ -28,6 +30,7 @@ class CandidatePool:
     authors: AuthorIndex
     index: dict[str, int] = field(default_factory=dict)  # paper id -> position
     _category_masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    _similarities: dict[bytes, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -69,6 +72,20 @@ class CandidatePool:
     def __len__(self) -> int:
         return len(self.papers)
 
+    def similarities(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine, standardised cosine) of every paper to the unit `vector`, the second
+        standardised over the papers with a vector (0 for the others). Kept for the pool's life:
+        many readers share a saved search (a digest's thousands of subscribers)."""
+        key = vector.tobytes()
+        found = self._similarities.get(key)
+        if found is None:
+            cosine = self.matrix @ vector
+            found = (cosine, standardise(cosine, self.has_vector))
+            if len(self._similarities) >= SIMILARITIES_KEPT:
+                self._similarities.pop(next(iter(self._similarities)), None)
+            self._similarities[key] = found
+        return found
+
     def category_mask(self, categories: tuple[str, ...]) -> np.ndarray:
         """Which papers are in one of `categories` (``cs.CL``, or a whole archive ``cs``);
         papers of unknown category count as in."""
@@ -88,3 +105,14 @@ def category_allows(categories: tuple[str, ...], paper_categories: Sequence[str]
     if not categories or not paper_categories:
         return True
     return any(pc == c or pc.startswith(c + ".") for c in categories for pc in paper_categories)
+
+
+def standardise(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(values - mean) / std over `rows`; 0 elsewhere."""
+    result = np.zeros(len(values), dtype=np.float64)
+    if not rows.any():
+        return result
+    chosen = values[rows].astype(np.float64)
+    spread = chosen.std() or 1.0
+    result[rows] = (chosen - chosen.mean()) / spread
+    return result

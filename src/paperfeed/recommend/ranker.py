@@ -8,12 +8,18 @@ cosine scale matters):
   `neighbours` nearest ones (a reader with several topics is matched on each topic, where a mean
   over the whole library blurs them), standardised over the candidates; a liked paper of weight w
   adds ``weight_bonus * ln w`` to its cosines ("more like this" papers weigh 2);
-* **library authors**: ``library_author * ln(1 + n)`` for its author found in the most (n) liked
-  papers, when n >= `frequent_author` (one paper's co-authors are weak evidence);
+* **library authors**: ``library_author * ln(1 + n) + library_share * n / N`` for its author
+  found in the most (n) of the N liked papers, when n >= `frequent_author` (one paper's
+  co-authors are weak evidence); the share term from n >= `share_from` (two papers of a small
+  library may share an author by chance). The share is what tells a reader's own papers (or
+  those of the group they follow closely) from a frequent co-author's: an author of most of
+  the library outranks the similarity of any paper;
 * **followed authors** and **followed categories**: fixed boosts;
 * **saved searches**: like the library, each search's embedding against the candidates;
-* **dismissed** papers ("not interested"): papers more similar to one than the pool's average
-  lose that excess; dismissed papers themselves are never returned.
+* **dismissed** papers ("not interested"): papers clearly closer to one (by more than
+  `dismissed_margin` cosine) than to any liked paper lose that excess, and each takes
+  `dismissed_author` liked papers from its authors' counts (a library author's other papers
+  are lowered with it); dismissed papers are never returned.
 
 A paper is recommended only with some evidence: a cosine of `min_similarity` to an interest, an
 author, or a followed category. `bench/recommend.py` measures the parts on real authors' papers.
@@ -62,10 +68,14 @@ class RankOptions:
     min_similarity: float = 0.35  # cosine to an interest that counts as evidence
     library_author: float = 1.0  # per ln(1 + liked papers) of the best shared author
     frequent_author: float = 2.0  # liked papers (summed weights) that make an author count
+    library_share: float = 8.0  # per share of the liked papers (by weight) the author wrote
+    share_from: float = 3.0  # liked papers an author needs before their share counts
     followed_author: float = 4.0
     followed_category: float = 0.5
     search: float = 1.0  # per standard deviation of a saved search's similarity
     dismissed: float = 1.0  # per standard deviation of similarity to a dismissed paper
+    dismissed_margin: float = 0.05  # cosine closer to a dismissed paper than to liked ones
+    dismissed_author: float = 1.0  # liked papers a dismissed one takes from each of its authors
     max_candidates: int = 5000  # papers of a window considered
     pools_kept: int = 4  # windows whose pools are kept between calls
     papers_kept: int = 20_000  # liked papers whose vector, title and authors are kept
@@ -212,9 +222,16 @@ class Recommender:
                 reason = f"like '{_short(text.title)}' {text.origin}"
                 interests.append((vector, text.weight, reason, TEXT))
         searches = self._text_vectors(signals.searches, queries=True)
+        # "not interested" in a paper counts against its authors: a library author's other
+        # papers are lowered with it
+        counted = [(pid, weight) for pid, (weight, _) in weights.items()]
+        counted += [
+            (pid, -self.options.dismissed_author) for pid in signals.dismissed if pid not in weights
+        ]
         library_authors = author_counts(
-            (liked[pid].authors, weight) for pid, (weight, _) in weights.items() if pid in liked
+            (liked[pid].authors, weight) for pid, weight in counted if pid in liked
         )
+        library_weight = sum(weight for pid, (weight, _) in weights.items() if pid in liked)
         dismissed = [liked[p].vector for p in signals.dismissed if p in liked]
         return ReaderProfile(
             interests=interests,
@@ -224,6 +241,7 @@ class Recommender:
                 if v is not None
             ],
             library_authors=library_authors,
+            library_weight=library_weight,
             followed_authors=signals.authors,
             categories=signals.categories,
             category_filter=signals.category_filter,

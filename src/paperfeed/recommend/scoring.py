@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from paperfeed.recommend.pool import CandidatePool
+from paperfeed.recommend.pool import CandidatePool, standardise
 from paperfeed.recommend.signals import (
     AUTHOR,
     CATEGORY,
@@ -30,6 +30,7 @@ class ReaderProfile:
     interests: list[tuple[np.ndarray, float, str, str]]  # (unit vector, weight, reason, kind)
     searches: list[tuple[np.ndarray, str]]  # (unit vector, reason)
     library_authors: dict[str, float]  # display name -> summed weight of liked papers
+    library_weight: float = 0.0  # summed weight of the liked papers whose authors are known
     followed_authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     category_filter: tuple[str, ...] = ()
@@ -87,7 +88,9 @@ def _score_pool(
         if searches:
             parts[SEARCH] = _searches(pool, searches, options)
     if profile.library_authors:
-        parts[LIBRARY_AUTHOR] = _library_authors(pool, profile.library_authors, options)
+        parts[LIBRARY_AUTHOR] = _library_authors(
+            pool, profile.library_authors, profile.library_weight, options
+        )
     if profile.followed_authors:
         parts[AUTHOR] = _followed_authors(pool, profile.followed_authors, options)
     if profile.categories:
@@ -131,17 +134,6 @@ def _scored(position: int, score: float, parts: dict[str, _Part]) -> Scored:
     return Scored(position, score, part.reasons[which], kind)
 
 
-def _standardise(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(values - mean) / std over `rows`; 0 elsewhere."""
-    result = np.zeros(len(values), dtype=np.float64)
-    if not rows.any():
-        return result
-    chosen = values[rows].astype(np.float64)
-    spread = chosen.std() or 1.0
-    result[rows] = (chosen - chosen.mean()) / spread
-    return result
-
-
 def _library(
     pool: CandidatePool,
     interests: list[tuple[np.ndarray, float, str, str]],
@@ -156,7 +148,7 @@ def _library(
     which = sims.argmax(axis=1)
     closeness = raw.max(axis=1)
     return _Part(
-        value=_standardise(top.mean(axis=1), pool.has_vector),
+        value=standardise(top.mean(axis=1), pool.has_vector),
         evidence=pool.has_vector & (closeness >= options.min_similarity),
         reasons=[i[2] for i in interests],
         which=which,
@@ -168,10 +160,9 @@ def _library(
 def _searches(
     pool: CandidatePool, searches: list[tuple[np.ndarray, str]], options: RankOptions
 ) -> _Part:
-    sims = pool.matrix @ np.stack([s[0] for s in searches]).T  # (candidates, searches)
-    standard = np.stack(
-        [_standardise(sims[:, j], pool.has_vector) for j in range(len(searches))], axis=1
-    )
+    columns = [pool.similarities(s[0]) for s in searches]
+    sims = np.stack([cosine for cosine, _ in columns], axis=1)  # (candidates, searches)
+    standard = np.stack([standard for _, standard in columns], axis=1)
     which = standard.argmax(axis=1)
     best_raw = np.take_along_axis(sims, which[:, None], axis=1)[:, 0]
     return _Part(
@@ -182,13 +173,19 @@ def _searches(
     )
 
 
-def _library_authors(pool: CandidatePool, counts: dict[str, float], options: RankOptions) -> _Part:
+def _library_authors(
+    pool: CandidatePool, counts: dict[str, float], total: float, options: RankOptions
+) -> _Part:
     m = len(pool)
     value = np.zeros(m, dtype=np.float64)
     which = np.zeros(m, dtype=np.int64)
     names = [name for name, count in counts.items() if count >= options.frequent_author]
     for j, name in enumerate(names):
-        boost = options.library_author * float(np.log1p(counts[name]))
+        counted = total > 0 and counts[name] >= options.share_from
+        share = counts[name] / total if counted else 0.0
+        boost = options.library_author * float(np.log1p(counts[name])) + (
+            options.library_share * share
+        )
         for position in pool.authors.papers_by(name):
             if boost > value[position]:
                 value[position] = boost
@@ -241,8 +238,9 @@ def _dismissed_penalty(
     liked: np.ndarray | None,
     options: RankOptions,
 ) -> np.ndarray:
-    """How much closer each candidate is to a dismissed paper than to anything liked, in
-    standard deviations of the closeness to dismissed papers (0 when liked ones are closer)."""
+    """How much closer each candidate is to a dismissed paper than to anything liked, beyond
+    the margin, in standard deviations of the closeness to dismissed papers (0 when liked ones
+    are about as close)."""
     vectors = [d for d in dismissed if len(d) == pool.matrix.shape[1]]
     if not vectors:
         return np.zeros(len(pool))
@@ -254,5 +252,5 @@ def _dismissed_penalty(
         if liked is not None
         else np.full(len(pool), closest[rows].mean() if rows.any() else 0.0)
     )
-    excess = np.where(rows, closest - baseline, 0.0)
+    excess = np.where(rows, closest - baseline - options.dismissed_margin, 0.0)
     return options.dismissed * np.clip(excess / spread, 0.0, None)

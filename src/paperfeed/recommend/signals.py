@@ -56,7 +56,8 @@ class ReaderSignals:
     * `searches`: saved searches, matched by meaning and words.
     * `upvoted`: the reader's upvotes (like positives with origin "you upvoted").
     * `more_like`: "more like this" papers (positives with double weight).
-    * `dismissed`: "not interested": never returned, and papers like them are lowered.
+    * `dismissed`: "not interested": never returned; papers like them, and papers by their
+      authors among the library's frequent authors, are lowered.
     * `exclude`: never returned, nothing else (papers already sent, already seen).
     """
 
