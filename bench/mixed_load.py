@@ -40,7 +40,8 @@ import httpx
 from common import ROOT, percentile
 
 from paperfeed.config import Settings
-from paperfeed.core import LOOKUP_SLOTS, PaperFeed
+from paperfeed.core import PaperFeed
+from paperfeed.core.community import LOOKUP_SLOTS
 from paperfeed.errors import Conflict
 
 sys.path.insert(0, str(ROOT))  # the tests' local arXiv (tests/support)
@@ -181,7 +182,7 @@ def create_accounts(data_dir: Path, database_url: str | None) -> None:
             *(f"closer{i}" for i in range(CLOSERS)),
         ):
             with contextlib.suppress(Conflict):  # made by an earlier run
-                feed.create_account(name, PASSWORD)
+                feed.community.create_account(name, PASSWORD)
 
 
 async def log_in_all(clients: list[Client]) -> dict[str, Any]:

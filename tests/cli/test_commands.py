@@ -48,8 +48,8 @@ def feed(data_dir: Path, database_url: str | None) -> Iterator[PaperFeed]:
     settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="cli")
     with PaperFeed(settings) as paperfeed:
         load_fixture_papers(paperfeed)
-        paperfeed.create_account("alice", PASSWORD, "alice@example.org")
-        paperfeed.create_account("root", PASSWORD, is_admin=True)
+        paperfeed.community.create_account("alice", PASSWORD, "alice@example.org")
+        paperfeed.community.create_account("root", PASSWORD, is_admin=True)
         yield paperfeed
 
 
@@ -131,53 +131,53 @@ def test_user_list_as_text_and_json(run: Run, feed: PaperFeed) -> None:
 
 
 def test_user_delete_removes_the_account_its_votes_and_sessions(run: Run, feed: PaperFeed) -> None:
-    alice = feed.authenticate("alice", PASSWORD)
-    feed.vote("2401.00003", alice)
-    token, _ = feed.start_session(alice)
-    before = feed.paper_for_reader("2401.00003")[0].upvotes
+    alice = feed.community.authenticate("alice", PASSWORD)
+    feed.community.vote("2401.00003", alice)
+    token, _ = feed.community.start_session(alice)
+    before = feed.community.paper_for_reader("2401.00003")[0].upvotes
 
     asked = run("user", "delete", "ALICE", input="n\n")  # asks first; "n" keeps it
-    assert asked.exit_code == 1 and feed.users()[0].username == "alice"
+    assert asked.exit_code == 1 and feed.community.users()[0].username == "alice"
     result = run("user", "delete", "ALICE", "--yes", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["username"] == "alice"
 
-    assert [u.username for u in feed.users()] == ["root"]
-    assert feed.session(token) is None
-    assert feed.paper_for_reader("2401.00003")[0].upvotes == before - 1
+    assert [u.username for u in feed.community.users()] == ["root"]
+    assert feed.community.session(token) is None
+    assert feed.community.paper_for_reader("2401.00003")[0].upvotes == before - 1
     with pytest.raises(Unauthorized):
-        feed.authenticate("alice", PASSWORD)
+        feed.community.authenticate("alice", PASSWORD)
     again = run("user", "delete", "alice", "--yes")
     assert again.exit_code == 1 and "no user 'alice'" in again.output
 
 
 def test_deleting_a_submitter_keeps_the_papers_it_submitted(run: Run, feed: PaperFeed) -> None:
-    alice = feed.authenticate("alice", PASSWORD)
+    alice = feed.community.authenticate("alice", PASSWORD)
     feed.ingest(iter([Record(make_paper("2401.07777", title="Submitted by alice"))]))
     feed.store.community.submit(make_submission("2401.07777", submitter="alice", user_id=alice.id))
     assert run("user", "delete", "alice", "--yes").exit_code == 0
-    _, submission = feed.paper_for_reader("2401.07777")
+    _, submission = feed.community.paper_for_reader("2401.07777")
     assert submission is not None and submission.submitter != "alice"
 
 
 def test_user_passwd_prompts_hidden_checks_the_policy_and_ends_sessions(
     run: Run, feed: PaperFeed
 ) -> None:
-    alice = feed.authenticate("alice", PASSWORD)
-    token, _ = feed.start_session(alice)
+    alice = feed.community.authenticate("alice", PASSWORD)
+    token, _ = feed.community.start_session(alice)
 
     weak = run("user", "passwd", "alice", input="password\npassword\n")
     assert weak.exit_code == 1 and "harder password" in weak.output
-    assert feed.authenticate("alice", PASSWORD).username == "alice"
+    assert feed.community.authenticate("alice", PASSWORD).username == "alice"
 
     result = run("user", "passwd", "alice", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert NEW_PASSWORD not in result.output  # typed, not echoed
     assert "New password" in result.output
-    assert feed.authenticate("alice", NEW_PASSWORD).username == "alice"
+    assert feed.community.authenticate("alice", NEW_PASSWORD).username == "alice"
     with pytest.raises(Unauthorized):
-        feed.authenticate("alice", PASSWORD)
-    assert feed.session(token) is None
+        feed.community.authenticate("alice", PASSWORD)
+    assert feed.community.session(token) is None
     unknown = run("user", "passwd", "nobody", "--password", NEW_PASSWORD)
     assert unknown.exit_code == 1 and "no user" in unknown.output
 
@@ -187,13 +187,13 @@ def test_hide_and_unhide_a_paper_or_only_its_submission(run: Run, feed: PaperFee
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"id": "2401.00001", "target": "paper", "hidden": True}
     with pytest.raises(NotFound):
-        feed.paper_for_reader("2401.00001")
+        feed.community.paper_for_reader("2401.00001")
 
     assert run("unhide", "2401.00001").exit_code == 0
-    assert feed.paper_for_reader("2401.00001")[1] is not None
+    assert feed.community.paper_for_reader("2401.00001")[1] is not None
 
     assert run("hide", "2401.00001", "--submission-only").exit_code == 0
-    paper, submission = feed.paper_for_reader("2401.00001")
+    paper, submission = feed.community.paper_for_reader("2401.00001")
     assert paper.id == "2401.00001" and submission is None
 
     missing = run("hide", "2401.99999")
@@ -214,7 +214,7 @@ def test_unsubscribe_an_address(run: Run, feed: PaperFeed) -> None:
 def test_set_admin_json(run: Run, feed: PaperFeed) -> None:
     result = run("user", "set-admin", "alice", "--json")
     assert json.loads(result.output) == {"username": "alice", "is_admin": True}
-    assert [u.is_admin for u in feed.users()] == [True, True]
+    assert [u.is_admin for u in feed.community.users()] == [True, True]
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_a_change_ends_the_304s(client: TestClient, site: PaperFeed) -> None:
     first = client.get(path)
     alice = site.store.community.get_user_by_username("alice")
     assert alice is not None
-    site.vote("2401.00001", alice)
+    site.community.vote("2401.00001", alice)
     changed = client.get(path, headers={"If-None-Match": first.headers["etag"]})
     assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
     since = client.get(path, headers={"If-Modified-Since": first.headers["last-modified"]})

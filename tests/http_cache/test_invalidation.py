@@ -59,7 +59,7 @@ def test_a_vote_shows_on_the_next_request(client: TestClient, site: PaperFeed) -
     assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 6
     assert client.get(DAY_PAGE).headers["etag"] != tag
     assert api_upvotes(client, "2401.00001") == 6
-    site.vote("2401.00002", user(site, "root"))  # not through the web: the store moves too
+    site.community.vote("2401.00002", user(site, "root"))  # not through the web
     with TestClient(create_app(site)) as visitor:  # a visitor's render of the same page
         assert upvotes_on(visitor.get(DAY_PAGE).text, "2401.00002") == 3
     assert upvotes_on(client.get(DAY_PAGE).text, "2401.00002") == 3
@@ -69,7 +69,7 @@ def test_a_submission_shows_on_the_next_request(client: TestClient, site: PaperF
     tag = cached_tag(client, "/")
     assert "2401.00009" not in client.get("/").text
     assert "2401.00009" not in client.get("/api/daily_papers").text
-    site.submit("2401.00009", user(site, "alice"))  # today's feed: now the latest day
+    site.community.submit("2401.00009", user(site, "alice"))  # today's feed: now the latest day
     assert "/papers/2401.00009" in client.get("/").text
     assert client.get("/").headers["etag"] != tag
     assert "2401.00009" in client.get("/api/daily_papers").text
@@ -79,7 +79,7 @@ def test_hiding_a_paper_takes_it_off_cached_pages(client: TestClient, site: Pape
     cached_tag(client, "/papers/2401.00001")
     assert "/papers/2401.00001" in client.get(DAY_PAGE).text
     assert "2401.00001" in client.get("/feeds/daily.atom?date=2024-01-10").text
-    site.set_hidden(user(site, "root"), "2401.00001")
+    site.community.set_hidden(user(site, "root"), "2401.00001")
     assert "/papers/2401.00001" not in client.get(DAY_PAGE).text
     assert client.get("/papers/2401.00001").status_code == 404
     assert "2401.00001" not in client.get("/feeds/daily.atom?date=2024-01-10").text
@@ -111,7 +111,7 @@ def test_another_process_change_shows_within_the_check_interval(site: PaperFeed)
     assert site.settings.page_cache_check_seconds == 1.0
     with TestClient(create_app(site)) as client, other_process(site) as worker:
         assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5
-        worker.vote("2401.00001", user(worker, "alice"))  # another worker's (or CLI's) change
+        worker.community.vote("2401.00001", user(worker, "alice"))  # another worker's
         clock.now += 0.5
         assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5  # served from cache
         clock.now += 0.6
@@ -122,7 +122,7 @@ def test_another_process_change_shows_within_the_check_interval(site: PaperFeed)
 def test_the_version_moves_in_the_writers_transaction(site: PaperFeed) -> None:
     with other_process(site) as worker:
         before = worker.store.content.read().number
-        site.vote("2401.00001", user(site, "alice"))
+        site.community.vote("2401.00001", user(site, "alice"))
         after = worker.store.content.read()
         assert after.number > before
         assert abs(after.changed_at - time.time()) < 600

@@ -30,7 +30,7 @@ def vote(client: TestClient, token: str, paper_id: str) -> int:
 
 
 def test_readers_never_see_each_others_votes_names_or_tokens(site: PaperFeed) -> None:
-    site.create_account("bob", PASSWORD)
+    site.community.create_account("bob", PASSWORD)
     app = create_app(site)
     with TestClient(app) as alice, TestClient(app) as bob, TestClient(app) as visitor:
         alice_token = log_in(alice, "alice")

@@ -49,11 +49,11 @@ def test_a_paper_a_submission_fetched_from_arxiv_is_embedded_by_a_job(settings: 
         arxiv.serve("/api/query", (ATOM / "id_1605.08386_s0_m100_199195aa31ad.xml").read_bytes())
         at_arxiv = replace(settings, arxiv_api_url=arxiv.url + "/api/query")
         with PaperFeed(at_arxiv) as feed:
-            alice = feed.create_account("alice", "correct horse battery staple")
+            alice = feed.community.create_account("alice", "correct horse battery staple")
             queue = feed.job_queue
             assert queue is not None
             assert f"{Task.EMBED} todo" not in queue.counts()
-            feed.submit("1605.08386", alice)
+            feed.community.submit("1605.08386", alice)
             assert queue.counts().get(f"{Task.EMBED} todo") == 1
             assert queue.embed_soon() is None  # one waiting embedding pass is enough
 

@@ -67,7 +67,7 @@ _names = itertools.count(1)
 def new_reader(site: PaperFeed, client: TestClient, prefix: str = "reader") -> tuple[User, str]:
     """A fresh account signed in on `client`: (the user, the session's CSRF token)."""
     name = f"{prefix}{next(_names)}"
-    user = site.create_account(name, PASSWORD, f"{name}@example.org")
+    user = site.community.create_account(name, PASSWORD, f"{name}@example.org")
     return user, log_in(client, name)
 
 

@@ -66,7 +66,7 @@ def test_export_holds_everything_of_the_account(site: PaperFeed, client: TestCli
 def test_deleting_the_account_removes_everything(site: PaperFeed, client: TestClient) -> None:
     user, csrf, papers = _busy_reader(site, client)
     other, _ = new_reader(site, TestClient(client.app), "bystander")
-    site.vote(papers[0], other)
+    site.community.vote(papers[0], other)
     upvotes = {p: site.store.papers.get_paper(p).upvotes for p in papers[:2]}
     theirs = count_rows(site, TABLES, user_id=user.id)
     assert theirs["votes"] == 2 and theirs["collections"] == 2 and theirs["feedback"] == 1
@@ -75,15 +75,15 @@ def test_deleting_the_account_removes_everything(site: PaperFeed, client: TestCl
     refused = client.post(
         "/account/delete", data={"password": "wrong password!", "confirm": "1", "csrf_token": csrf}
     )
-    assert refused.status_code == 401 and site.user(user.id) is not None
+    assert refused.status_code == 401 and site.community.user(user.id) is not None
     unconfirmed = client.post("/account/delete", data={"password": PASSWORD, "csrf_token": csrf})
-    assert unconfirmed.status_code == 400 and site.user(user.id) is not None
+    assert unconfirmed.status_code == 400 and site.community.user(user.id) is not None
 
     done = client.post(
         "/account/delete", data={"password": PASSWORD, "confirm": "1", "csrf_token": csrf}
     )
     assert done.status_code == 200 and "Your account is deleted" in done.text
-    assert site.user(user.id) is None
+    assert site.community.user(user.id) is None
     assert set(count_rows(site, TABLES, user_id=user.id).values()) == {0}
     after = count_rows(site, TABLES)
     gone = {name: total[name] - after[name] for name in total}

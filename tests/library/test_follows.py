@@ -112,7 +112,7 @@ def test_author_page_merges_initials_only_when_unambiguous(
 def test_migration_12_moves_subscription_follows_into_one_set(site: PaperFeed) -> None:
     url = str(site.store.engine.url.render_as_string(hide_password=False))
     url = url.replace("postgresql+psycopg://", "postgresql://")
-    user = site.create_account("migrated", "correct horse battery")
+    user = site.community.create_account("migrated", "correct horse battery")
     with site.store.engine.begin() as conn:  # as the tables were before migration 12
         old = {"frequency": "weekly", "authors": ["Ada Quinlan"], "categories": ["cs.CV"]}
         for email, owner in (("linked@example.org", user.id), ("alone@example.org", None)):

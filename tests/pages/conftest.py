@@ -45,8 +45,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for name in HF_DAYS:
             feed.ingest(read_hf_daily(DATA / "hf_daily_papers" / "raw" / name))
         feed.index()
-        feed.create_account("alice", PASSWORD, "alice@example.org")
-        feed.create_account("root", PASSWORD, is_admin=True)
+        feed.community.create_account("alice", PASSWORD, "alice@example.org")
+        feed.community.create_account("root", PASSWORD, is_admin=True)
         subscriber = feed.digest.subscriptions.add_confirmed("reader@example.org")
         preferences_url, _ = feed.digest.renderer.manage_urls(subscriber)
         parts = urlsplit(preferences_url)

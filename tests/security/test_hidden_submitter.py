@@ -27,7 +27,9 @@ def test_a_hidden_submissions_submitter_is_shown_to_admins_only(feed: PaperFeed)
     reader = TestClient(create_app(feed))
     assert "curator" in reader.get(f"/papers/{PAPER}").text  # visible while not hidden
 
-    feed.set_hidden(feed.store.community.get_user_by_username("root"), PAPER, target="submission")
+    feed.community.set_hidden(
+        feed.store.community.get_user_by_username("root"), PAPER, target="submission"
+    )
     page = reader.get(f"/papers/{PAPER}")
     assert page.status_code == 200 and "curator" not in page.text  # the paper stays readable
 

@@ -16,7 +16,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from paperfeed.config import Settings
-from paperfeed.core import LOOKUP_SLOTS, PaperFeed
+from paperfeed.core import PaperFeed
+from paperfeed.core.community import LOOKUP_SLOTS
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.web.app import create_app
 from paperfeed.web.limits import Limit, RateLimits
@@ -43,7 +44,7 @@ def slow_feed(settings: Settings, arxiv: SlowArxiv, deadline: float = DEADLINE) 
         ),
         embedder=HashingEmbedder(),
     )
-    feed.create_account("alice", PASSWORD)
+    feed.community.create_account("alice", PASSWORD)
     return feed
 
 
@@ -80,7 +81,7 @@ def test_a_hanging_arxiv_answers_202_and_the_paper_comes_later(
         assert again.status_code == 409 and "already submitted" in again.text
 
         arxiv.mode = "ok"  # arXiv is back
-        retrier = feed.start_submission_retrier(every=0.05)
+        retrier = feed.community.start_submission_retrier(every=0.05)
         try:
             wait_for(lambda: feed.store.community.get_submission(PAPER_ID))
         finally:
@@ -102,7 +103,7 @@ def test_a_long_retry_after_is_not_waited_for_but_kept(
         assert response.status_code == 202 and time.monotonic() - started < 10
         waiting = feed.store.community.pending.get(PAPER_ID)
         assert waiting.next_attempt_at - waiting.submitted_at >= dt.timedelta(seconds=300)
-        assert feed.retry_pending_submissions() == 0  # not due before arXiv's 300 s
+        assert feed.community.retry_pending_submissions() == 0  # not due before arXiv's 300 s
         assert arxiv.requests == 1
 
 

@@ -90,8 +90,8 @@ def populate(feed: PaperFeed) -> PaperFeed:
     must have been given the HashingEmbedder (see the `feed` fixture of tests/web)."""
     load_fixture_papers(feed)
     feed.index()
-    feed.create_account("alice", PASSWORD, "alice@example.org")
-    feed.create_account("root", PASSWORD, is_admin=True)
+    feed.community.create_account("alice", PASSWORD, "alice@example.org")
+    feed.community.create_account("root", PASSWORD, is_admin=True)
     return feed
 
 

@@ -103,8 +103,8 @@ def test_sync_and_status_on_the_command_line(settings: Settings, upstream: Upstr
 def test_admins_manage_sources_and_read_the_status_in_the_browser(
     sync_feed: PaperFeed, upstream: Upstream, clock: ManualClock
 ) -> None:
-    sync_feed.create_account("alice", PASSWORD)
-    sync_feed.create_account("root", PASSWORD, is_admin=True)
+    sync_feed.community.create_account("alice", PASSWORD)
+    sync_feed.community.create_account("root", PASSWORD, is_admin=True)
     with TestClient(create_app(sync_feed)) as client:
         assert client.get("/admin/sources", follow_redirects=False).status_code == 303
         log_in(client, "alice")

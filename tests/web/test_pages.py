@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from paperfeed import core
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
+from paperfeed.core import community as core_community
 from paperfeed.ingest.base import Record
 from paperfeed.models import Paper
 from paperfeed.web.app import create_app
@@ -426,16 +427,24 @@ def test_submit_errors(client: TestClient, raw: str, status: int, message: str) 
     assert response.status_code == status and message in response.text
 
 
-def at_arxiv(feed: PaperFeed, api_url: str) -> PaperFeed:
-    """`feed`, looking submitted papers up in the arXiv API at `api_url`."""
-    feed.settings = feed.settings.with_overrides(arxiv_api_url=api_url)
-    return feed
+@pytest.fixture
+def at_arxiv(web_feed: PaperFeed) -> Iterator[Callable[[str], PaperFeed]]:
+    """Feeds over `web_feed`'s store that look submitted papers up in the arXiv API at a URL."""
+    opened: list[PaperFeed] = []
+
+    def looking_up_at(api_url: str) -> PaperFeed:
+        opened.append(PaperFeed(web_feed.settings.with_overrides(arxiv_api_url=api_url)))
+        return opened[-1]
+
+    yield looking_up_at
+    for feed in opened:
+        feed.close()
 
 
-def test_submit_fetches_unknown_papers_from_arxiv(web_feed: PaperFeed, limits) -> None:
+def test_submit_fetches_unknown_papers_from_arxiv(web_feed: PaperFeed, at_arxiv, limits) -> None:
     with RecordedServer() as server:
         server.serve("/api/query", (ATOM / "id_1605.08386_s0_m100_199195aa31ad.xml").read_bytes())
-        app = create_app(at_arxiv(web_feed, server.url + "/api/query"), rate_limits=limits)
+        app = create_app(at_arxiv(server.url + "/api/query"), rate_limits=limits)
         with TestClient(app) as client:
             response = submit(client, log_in(client, "alice"), "arXiv:1605.08386")
             assert response.status_code == 303
@@ -445,16 +454,18 @@ def test_submit_fetches_unknown_papers_from_arxiv(web_feed: PaperFeed, limits) -
     assert "Submitted to the feed on" in page
 
 
-def test_submit_unknown_and_unreachable_arxiv(web_feed: PaperFeed, limits, monkeypatch) -> None:
-    monkeypatch.setattr(core, "LOOKUP_BACKOFF", 0.0)
+def test_submit_unknown_and_unreachable_arxiv(
+    web_feed: PaperFeed, at_arxiv, limits, monkeypatch
+) -> None:
+    monkeypatch.setattr(core_community, "LOOKUP_BACKOFF", 0.0)
     with RecordedServer() as server:
         server.serve("/api/query", (ATOM / "id_0000.0000_s0_m100_8b51d9633a68.xml").read_bytes())
-        app = create_app(at_arxiv(web_feed, server.url + "/api/query"), rate_limits=limits)
+        app = create_app(at_arxiv(server.url + "/api/query"), rate_limits=limits)
         with TestClient(app) as client:
             unknown = submit(client, log_in(client, "alice"), "0000.00001")
     assert unknown.status_code == 404 and "no such paper on arXiv" in unknown.text
     port = free_port()  # a port nobody listens on
-    app = create_app(at_arxiv(web_feed, f"http://127.0.0.1:{port}/api/query"), rate_limits=limits)
+    app = create_app(at_arxiv(f"http://127.0.0.1:{port}/api/query"), rate_limits=limits)
     with TestClient(app) as client:
         offline = submit(client, log_in(client, "alice"), "2403.00001")
     # unreachable: the submission waits for arXiv (tests/security/test_slow_arxiv.py)

@@ -18,7 +18,7 @@ target_option = click.option(
 
 def _set_hidden(feed: PaperFeed, paper_id: str, hidden: bool, submission_only: bool, as_json: bool):
     target = "submission" if submission_only else "paper"
-    feed.set_hidden_by_operator(paper_id, target=target, hidden=hidden)
+    feed.community.set_hidden_by_operator(paper_id, target=target, hidden=hidden)
     echo_result(
         as_json,
         {"id": paper_id, "target": target, "hidden": hidden},

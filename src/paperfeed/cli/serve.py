@@ -57,7 +57,7 @@ def serve(ctx: click.Context, host: str, port: int, no_index: bool, access_log: 
     if in_process and not no_index:
         feed.index_in_background(every=REINDEX_SECONDS)
     scheduler = feed.start_digest_scheduler() if in_process else None
-    retrier = feed.start_submission_retrier() if in_process else None  # waiting for arXiv
+    retrier = feed.community.start_submission_retrier() if in_process else None  # waiting for arXiv
     # followed sources, synced by a child process (its parsing and embedding never hold this
     # process's GIL nor take the CPU from requests)
     syncer = feed.start_sync_scheduler(run=sync_in_child(feed.settings)) if in_process else None

@@ -37,7 +37,7 @@ def create(
     feed: PaperFeed, username: str, admin: bool, email: str | None, password: str, as_json: bool
 ) -> None:
     """Create the account USERNAME."""
-    account = feed.create_account(username, password, email, is_admin=admin)
+    account = feed.community.create_account(username, password, email, is_admin=admin)
     role = "admin" if account.is_admin else "user"
     echo_result(as_json, user_json(account), f"created {role} {account.username} (id {account.id})")
 
@@ -47,7 +47,7 @@ def create(
 @pass_existing_feed
 def list_users(feed: PaperFeed, as_json: bool) -> None:
     """Every account, oldest first."""
-    accounts = feed.users()
+    accounts = feed.community.users()
     if as_json:
         click.echo(json.dumps([user_json(a) for a in accounts], indent=2))
         return
@@ -69,7 +69,7 @@ def delete(feed: PaperFeed, username: str, yes: bool, as_json: bool) -> None:
     digest subscription. Papers it submitted stay on the feed, no longer naming it."""
     if not yes:
         click.confirm(f"Delete the account {username} and its votes?", abort=True)
-    account = feed.remove_account(username)
+    account = feed.community.remove_account(username)
     echo_result(as_json, user_json(account), f"deleted {account.username} (id {account.id})")
 
 
@@ -82,7 +82,7 @@ def delete(feed: PaperFeed, username: str, yes: bool, as_json: bool) -> None:
 @pass_existing_feed
 def passwd(feed: PaperFeed, username: str, password: str, as_json: bool) -> None:
     """Set the password of USERNAME (as hard to guess as at sign-up); logs it out everywhere."""
-    account = feed.set_password(username, password)
+    account = feed.community.set_password(username, password)
     echo_result(
         as_json,
         user_json(account),
@@ -97,7 +97,7 @@ def passwd(feed: PaperFeed, username: str, password: str, as_json: bool) -> None
 @pass_existing_feed
 def set_admin(feed: PaperFeed, username: str, revoke: bool, as_json: bool) -> None:
     """Grant (or --revoke) the admin role of USERNAME."""
-    feed.set_admin(username, not revoke)
+    feed.community.set_admin(username, not revoke)
     echo_result(
         as_json,
         {"username": username, "is_admin": not revoke},

@@ -113,7 +113,7 @@ def build_app(
         queueing_lock=Task.RETRY_SUBMISSIONS,
     )
     def retry_submissions(timestamp: int) -> int:
-        return feed.retry_pending_submissions()
+        return feed.community.retry_pending_submissions()
 
     @app.task(name=Task.SYNC_SOURCE, lock=SYNC_LOCK, retry=RETRY)
     def sync_source(source_id: int) -> dict[str, object]:

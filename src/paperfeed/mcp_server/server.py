@@ -75,7 +75,7 @@ def create_mcp_server(feed: PaperFeed) -> MCPServer:
             raise Invalid("the search query is empty")
         results = feed.search(parse_query(query, limit=limit))
         papers = [hit.paper for hit in results.hits]
-        submissions = feed.visible_submissions([p.id for p in papers])
+        submissions = feed.community.visible_submissions([p.id for p in papers])
         return SearchResults(
             query=query,
             papers=[PaperOut.of(p, base_url, submissions.get(p.id)) for p in papers],
@@ -86,16 +86,16 @@ def create_mcp_server(feed: PaperFeed) -> MCPServer:
     @tool_errors
     def get_paper(paper_id: PaperId) -> PaperOut:
         """One paper: title, authors, abstract, links, upvotes and its daily feed."""
-        paper, submission = feed.paper_for_reader(paper_id)
+        paper, submission = feed.community.paper_for_reader(paper_id)
         return PaperOut.of(paper, base_url, submission)
 
     @server.tool(annotations=READ_ONLY)
     @tool_errors
     def similar_papers(paper_id: PaperId, limit: Limit = 10) -> SimilarPapers:
         """Papers most like the given one (by their embeddings)."""
-        paper, _ = feed.paper_for_reader(paper_id)
+        paper, _ = feed.community.paper_for_reader(paper_id)
         similar = feed.similar(paper.id, limit=limit)
-        submissions = feed.visible_submissions([p.id for p in similar])
+        submissions = feed.community.visible_submissions([p.id for p in similar])
         return SimilarPapers(
             paper_id=paper.id,
             papers=[PaperOut.of(p, base_url, submissions.get(p.id)) for p in similar],

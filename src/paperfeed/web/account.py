@@ -28,7 +28,9 @@ def account(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return redirect("/login?next=/account")
-    response = render(request, "account.html", sessions=get_feed(request).count_sessions(user))
+    response = render(
+        request, "account.html", sessions=get_feed(request).community.count_sessions(user)
+    )
     return private(response)
 
 
@@ -64,13 +66,13 @@ def delete_account(
     try:
         if confirm is None:
             raise Invalid("tick the box to confirm that everything is to be deleted")
-        feed.delete_account(user, password)
+        feed.community.delete_account(user, password)
     except PaperfeedError as error:
         response = render(
             request,
             "account.html",
             error.status_code,
-            sessions=feed.count_sessions(user),
+            sessions=feed.community.count_sessions(user),
             error=str(error),
         )
         return private(response)

@@ -92,7 +92,7 @@ def search_papers(feed: PaperFeed, q: str, limit: int) -> list[tuple[Paper, Subm
     if not q.strip():
         raise Invalid("the search query q is empty")
     papers = [hit.paper for hit in feed.search(parse_query(q, limit=limit)).hits]
-    submissions = feed.visible_submissions([p.id for p in papers])
+    submissions = feed.community.visible_submissions([p.id for p in papers])
     return [(paper, submissions.get(paper.id)) for paper in papers]
 
 
@@ -125,7 +125,7 @@ def papers_search(
 )
 def paper_info(paper_id: str, feed: FeedDep) -> dict[str, Any]:
     """One paper (``HfApi.paper_info``); old-style ids like ``hep-th/9901001`` work as they are."""
-    paper, submission = feed.paper_for_reader(paper_id)
+    paper, submission = feed.community.paper_for_reader(paper_id)
     return serialize.paper_json(paper, submission)
 
 
@@ -140,6 +140,6 @@ class MarkdownResponse(PlainTextResponse):
 )
 def paper_markdown(paper_id: str, feed: FeedDep) -> MarkdownResponse:
     """The paper page as markdown (``HfApi.read_paper``)."""
-    paper, submission = feed.paper_for_reader(paper_id)
+    paper, submission = feed.community.paper_for_reader(paper_id)
     page_url = links.paper_url(feed.settings.base_url, paper.id)
     return MarkdownResponse(serialize.paper_markdown(paper, page_url, submission))

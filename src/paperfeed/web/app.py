@@ -135,5 +135,5 @@ def create_app_from_env() -> FastAPI:
     if feed.job_queue is None:
         app.state.digest_scheduler = feed.start_digest_scheduler()
         # every worker retries submissions that wait for arXiv (each claims those it looks up)
-        app.state.submission_retrier = feed.start_submission_retrier()
+        app.state.submission_retrier = feed.community.start_submission_retrier()
     return app

@@ -203,7 +203,7 @@ def _newest(
     """The newest visible papers of a category or an author."""
     query = parse_query("", category=category, author=author, sort="date", limit=FEED_LIMIT)
     papers = [hit.paper for hit in feed.search(query, mode="keyword").hits]
-    submissions = feed.visible_submissions([p.id for p in papers])
+    submissions = feed.community.visible_submissions([p.id for p in papers])
     return [(paper, submissions.get(paper.id)) for paper in papers]
 
 

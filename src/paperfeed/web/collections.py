@@ -149,10 +149,10 @@ def collection_page(request: Request, ref: str) -> Response:
         "readers/collection.html",
         collection=collection,
         papers=papers,
-        owner=feed.user(collection.user_id),
+        owner=feed.community.user(collection.user_id),
         mine=user is not None and user.id == collection.user_id,
         path=collection_path(collection),
-        voted=feed.voted(user, [p.id for p in papers]),
+        voted=feed.community.voted(user, [p.id for p in papers]),
     )
     return _private(page, collection)
 

@@ -114,7 +114,7 @@ def current_login(request: Request) -> tuple[LoginSession, User] | None:
         return None
     if not hasattr(request.state, "login"):
         cookie = login_cookie(request)
-        found = get_feed(request).session(cookie.token) if cookie.token else None
+        found = get_feed(request).community.session(cookie.token) if cookie.token else None
         cookie.clear = cookie.clear or (cookie.token is not None and found is None)
         request.state.login = found
     return cast(tuple[LoginSession, User] | None, request.state.login)
@@ -160,8 +160,8 @@ def log_in(request: Request, user: User) -> None:
     """Sign `user` in with a new session (and a new id: an earlier one of this browser ends)."""
     feed, cookie = get_feed(request), login_cookie(request)
     if cookie.token:
-        feed.end_session(cookie.token)
-    token, session = feed.start_session(user)
+        feed.community.end_session(cookie.token)
+    token, session = feed.community.start_session(user)
     cookie.new_token = token
     request.session.clear()  # the visitor's CSRF token
     request.state.login = (session, user)
@@ -171,7 +171,7 @@ def log_out(request: Request) -> None:
     """End this browser's session: its id stops working at once, wherever it was copied."""
     cookie = login_cookie(request)
     if cookie.token:
-        get_feed(request).end_session(cookie.token)
+        get_feed(request).community.end_session(cookie.token)
     cookie.new_token, cookie.clear = None, True
     request.session.clear()
     request.state.login = None
@@ -180,5 +180,5 @@ def log_out(request: Request) -> None:
 
 def log_out_everywhere(request: Request, user: User) -> None:
     """End every session of `user`, this one too."""
-    get_feed(request).end_all_sessions(user)
+    get_feed(request).community.end_all_sessions(user)
     log_out(request)

@@ -249,7 +249,7 @@ class PageCacheMiddleware:
             ids = entry.page.paper_ids
             user = reader.user
             if user is not None and ids:
-                voted = await run_in_threadpool(request.app.state.feed.voted, user, ids)
+                voted = await run_in_threadpool(request.app.state.feed.community.voted, user, ids)
         personal = rule.members != "same"
         await send_answer(send, *answer_entry(entry, request.headers, personal, csrf, name, voted))
 

@@ -44,7 +44,7 @@ MAX_PAGE = 500
 
 
 def voted_ids(request: Request, papers: list[Paper]) -> set[str]:
-    return get_feed(request).voted(current_user(request), [p.id for p in papers])
+    return get_feed(request).community.voted(current_user(request), [p.id for p in papers])
 
 
 def page_number(page: int) -> int:
@@ -180,7 +180,7 @@ def search(
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 def paper_page(request: Request, paper_id: str) -> Response:
     paperfeed = get_feed(request)
-    paper, submission = paperfeed.paper_for_reader(paper_id, current_user(request))
+    paper, submission = paperfeed.community.paper_for_reader(paper_id, current_user(request))
     if paper.id != paper_id:
         return redirect(links.paper_path(paper.id))
     try:
@@ -228,7 +228,7 @@ def vote(
     if action not in ("up", "down"):
         raise Invalid("action must be 'up' or 'down'")
     limiters(request).votes.hit(f"user:{user.id}")
-    get_feed(request).vote(paper_id, user, up=action == "up")
+    get_feed(request).community.vote(paper_id, user, up=action == "up")
     return redirect(back)
 
 
@@ -244,7 +244,7 @@ def hide(
     check_csrf(request, csrf_token)
     if hidden not in ("0", "1"):
         raise Invalid("hidden must be '0' or '1'")
-    get_feed(request).set_hidden(
+    get_feed(request).community.set_hidden(
         current_user(request), paper_id, target=target, hidden=hidden == "1"
     )
     return redirect(safe_next(next))
@@ -268,7 +268,7 @@ def submit(
         return redirect("/login?next=/submit")
     try:
         limiters(request).submissions.hit(f"user:{user.id}")
-        result = get_feed(request).submit(arxiv_id, user)
+        result = get_feed(request).community.submit(arxiv_id, user)
     except PaperfeedError as error:
         return render(request, "submit.html", error.status_code, value=arxiv_id, error=str(error))
     if isinstance(result, PendingSubmission):  # arXiv busy: added in the background
@@ -296,7 +296,7 @@ def signup(
     check_csrf(request, csrf_token)
     try:
         limiters(request).signups.hit(f"ip:{client_key(request)}")
-        user = get_feed(request).create_account(username, password, email or None)
+        user = get_feed(request).community.create_account(username, password, email or None)
     except PaperfeedError as error:
         return render(
             request,
@@ -327,7 +327,7 @@ def login(
     check_csrf(request, csrf_token)
     try:
         limiters(request).logins.hit(f"ip:{client_key(request)}")
-        user = get_feed(request).authenticate(username, password)
+        user = get_feed(request).community.authenticate(username, password)
     except PaperfeedError as error:
         return render(
             request,

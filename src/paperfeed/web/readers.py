@@ -45,8 +45,8 @@ def _ranked_page(
             "readers/for_you.html",
             result=result,
             window=window,
-            voted=feed.voted(user, ids),
-            submissions=feed.visible_submissions(ids),
+            voted=feed.community.voted(user, ids),
+            submissions=feed.community.visible_submissions(ids),
         )
     )
 
@@ -183,6 +183,6 @@ def author_page(request: Request, name: str) -> Response:
         "readers/author.html",
         author=author,
         following=readers.follows.follows(user, "author", author.name),
-        voted=feed.voted(user, ids),
-        submissions=feed.visible_submissions(ids),
+        voted=feed.community.voted(user, ids),
+        submissions=feed.community.visible_submissions(ids),
     )

@@ -74,8 +74,8 @@ def run_together(count: int, call: Callable[[], object]) -> list[object]:
 def test_concurrent_log_ins_hash_a_few_at_a_time(settings: Settings) -> None:
     hasher = CountingHasher()
     with PaperFeed(settings, password_hasher=hasher) as feed:
-        feed.create_account("alice", PASSWORD)
-        results = run_together(THREADS, lambda: feed.authenticate("alice", PASSWORD))
+        feed.community.create_account("alice", PASSWORD)
+        results = run_together(THREADS, lambda: feed.community.authenticate("alice", PASSWORD))
     assert [getattr(r, "username", r) for r in results] == ["alice"] * THREADS
     assert 1 <= hasher.most <= accounts.hashing_slots() < THREADS
 

@@ -50,7 +50,7 @@ def test_a_copied_cookie_stops_working_at_log_out(feed: PaperFeed, browser: Brow
 
     logout = mine.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert logout.status_code == 303 and signed_in_as(mine) is None
-    assert feed.session(session_id) is None
+    assert feed.community.session(session_id) is None
     # the thief keeps sending the copied cookie: it no longer signs anyone in
     assert signed_in_as(with_cookie(thief, session_id)) is None
     assert vote(with_cookie(thief, session_id), stolen_csrf, action="down") != 303
@@ -100,12 +100,12 @@ def test_an_unused_session_ends_after_the_idle_time(
 
 def test_every_session_ends_30_days_after_log_in(feed: PaperFeed, clock: ManualClock) -> None:
     alice = feed.store.community.get_user_by_username("alice")
-    token, session = feed.start_session(alice)
+    token, session = feed.community.start_session(alice)
     while clock.now + dt.timedelta(hours=feed.settings.session_idle_hours) < session.expires_at:
         clock.advance(hours=feed.settings.session_idle_hours * 0.9)
-        assert feed.session(token) is not None  # in use all along
+        assert feed.community.session(token) is not None  # in use all along
     clock.now = session.expires_at
-    assert feed.session(token) is None
+    assert feed.community.session(token) is None
     assert (session.expires_at - session.created_at).days == 30
 
 
@@ -129,4 +129,4 @@ def test_each_log_in_gets_a_new_session_id(feed: PaperFeed, browser: Browser) ->
     log_in(victim, "root")  # a second log-in in the same browser: another id, the first ends
     second = victim.cookies[LOGIN_COOKIE]
     assert second != first and signed_in_as(victim) == "root"
-    assert feed.session(first) is None
+    assert feed.community.session(first) is None
