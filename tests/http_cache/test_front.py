@@ -5,6 +5,7 @@ API limit; a session cookie the server did not sign is not trusted there either.
 from __future__ import annotations
 
 import json
+import time
 from base64 import b64encode
 
 import itsdangerous
@@ -70,6 +71,23 @@ def test_a_returning_visitor_sees_a_vote_on_the_next_request(
         assert alice.post("/vote", data=form, follow_redirects=False).status_code == 303
     assert client.get(DAY_PAGE).headers["etag"] != tag
     assert upvotes(client, "2401.00001") == 6
+
+
+def test_hits_read_another_process_change_in_the_background(site: PaperFeed) -> None:
+    now = [time.monotonic() + 100]  # past this process's own commits
+    site.content_versions.monotonic = lambda: now[0]
+    assert site.settings.page_cache_check_seconds == 1.0
+    with TestClient(create_app(site)) as client, other_process(site) as worker:
+        assert upvotes(client, "2401.00001") == upvotes(client, "2401.00001") == 5
+        alice = worker.store.community.get_user_by_username("alice")
+        assert alice is not None
+        worker.store.community.add_vote("2401.00001", alice.id)
+        now[0] += 0.6  # past half the check interval: this hit starts a read, answers as known
+        assert upvotes(client, "2401.00001") == 5
+        deadline = time.monotonic() + 5
+        while upvotes(client, "2401.00001") == 5 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the read lands; the interval has not passed on the cache's clock
+        assert upvotes(client, "2401.00001") == 6
 
 
 def test_a_session_cookie_signed_elsewhere_is_not_trusted(client: TestClient) -> None:

@@ -6,6 +6,8 @@ same for everyone (API listings, feeds, markdown), or the reader is a visitor wh
 session cookie already holds a CSRF token (filled in as web/personal.py does). Everything else
 (a miss, a signed-in reader, a first visit, which makes the token, a HEAD, a content version
 due for a read) goes through the stack, whose PageCacheMiddleware renders and keeps the entry.
+While hits come, the content version is read again in the background once half its check
+interval has passed, so that they do not wait for the read (nor crowd into the stack meanwhile).
 
 The answer is the one the stack would give: the same status, body and headers, the security
 headers too; uvicorn writes its access log line for it as for any other answer.
@@ -13,7 +15,9 @@ headers too; uvicorn writes its access log line for it as for any other answer.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from base64 import b64decode
 from collections.abc import Callable
@@ -21,6 +25,7 @@ from collections.abc import Callable
 import itsdangerous
 from cachetools import LRUCache
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -42,6 +47,8 @@ from paperfeed.web.page_cache import (
     rule_for,
     send_answer,
 )
+
+log = logging.getLogger(__name__)
 
 REMEMBERED_COOKIES = 10_000  # visitors whose session cookie's signature was checked (~3 MB)
 
@@ -104,6 +111,7 @@ class PageCacheFront:
         self.web_app = web_app
         self.entries = entries
         self.tokens = tokens
+        self._version_read: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hit = self._hit(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
@@ -147,6 +155,21 @@ class PageCacheFront:
         version = feed.content_versions.known(settings.page_cache_check_seconds)
         if version is None:
             return None
+        self._read_version_when_due(feed)
         key = (reader, scope["path"], scope["query_string"])
         entry = fresh_entry(self.entries, key, version.number, settings.page_cache_seconds)
         return None if entry is None else (entry, rule, csrf)
+
+    def _read_version_when_due(self, feed: PaperFeed) -> None:
+        versions, check = feed.content_versions, feed.settings.page_cache_check_seconds
+        if versions.known(check / 2) is None and (
+            self._version_read is None or self._version_read.done()
+        ):
+            self._version_read = asyncio.ensure_future(_read_version(feed))
+
+
+async def _read_version(feed: PaperFeed) -> None:
+    try:
+        await run_in_threadpool(feed.content_versions.current, 0.0)  # 0: read now
+    except Exception:  # the next request past the check interval reads (and answers) it
+        log.exception("reading the content version failed")
