@@ -15,6 +15,8 @@ _TOKEN_PARAM = re.compile(r"([?&;][^=&;#\s]*token[^=&;#\s]*=)[^&;#\s\"]*", re.IG
 
 def redact(text: str) -> str:
     """`text` with the values of token-like query parameters replaced by REDACTED."""
+    if "token" not in text.lower():  # most lines: no regex (~4 µs each, a few % of a hit)
+        return text
     return _TOKEN_PARAM.sub(rf"\g<1>{REDACTED}", text)
 
 
