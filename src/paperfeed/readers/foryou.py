@@ -59,8 +59,8 @@ def reader_signals(store: SqlStore, user: User) -> ReaderSignals:
             else f"in your collection {collection.name}"
         )
         positives += [
-            PositivePaper(paper.id, origin)
-            for paper, _ in store.collections.papers(collection.id, limit=MAX_POSITIVES)
+            PositivePaper(paper_id, origin)
+            for paper_id in store.collections.paper_ids(collection.id, limit=MAX_POSITIVES)
         ]
     texts = [
         InterestText(i.title, f"{i.title}\n{i.abstract}".strip())

@@ -195,6 +195,20 @@ class CollectionStore:
             result = conn.execute(stmt).mappings().all()
         return [(rows.paper_from_row(row), _aware(row["added_at"])) for row in result]
 
+    def paper_ids(self, collection_id: int, *, limit: int | None = None) -> list[str]:
+        """The ids of the collection's visible papers, latest added first (what `papers`
+        gives, without reading the papers)."""
+        stmt = (
+            sa.select(collection_items.c.paper_id)
+            .join(papers, collection_items.c.paper_id == papers.c.id)
+            .where(collection_items.c.collection_id == collection_id, ~papers.c.hidden)
+            .order_by(collection_items.c.added_at.desc(), papers.c.id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
     def holding(self, user_id: int, paper_id: str) -> set[int]:
         """Which of the user's collections hold the paper."""
         stmt = (
