@@ -29,9 +29,11 @@ _PAGE_SEGMENTS = frozenset(
 )
 _URL_CHARS = r"[^\s<>\"'{}|^`\[\]]"
 # Case-sensitive (4x faster than IGNORECASE): links are written in lower case but for a
-# capital H. A bare host must not continue a word or an address (checked in links_in).
+# capital H. A bare host must not continue a word or an address (checked in links_in). Every
+# alternative starts with a plain character, so the scan skips the positions no link starts at
+# (3x faster on an abstract than ``[Hh]ttps?://|...``, the same matches).
 _LINK = re.compile(
-    rf"(?:[Hh]ttps?://|www\.|(?:{'|'.join(re.escape(h) for h in sorted(CODE_HOSTS))})/)"
+    rf"(?:Https?://|https?://|www\.|{'|'.join(re.escape(f'{h}/') for h in sorted(CODE_HOSTS))})"
     rf"{_URL_CHARS}+"
 )
 _GLUED = frozenset("_./@:-")  # before "www." or "github.com/": part of something else

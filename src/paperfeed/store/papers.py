@@ -111,7 +111,7 @@ class PaperStore:
         self, conn: Connection, batch: dict[str, Paper], now: dt.datetime
     ) -> tuple[UpsertCounts, list[Paper], list[dict[str, Any]]]:
         """Merge each paper of `batch` into the stored paper with its id: the counts of updated
-        and unchanged papers, the papers not stored yet (in batch order, not counted) and the
+        and unchanged papers, the papers not stored yet (in batch order, counted as new) and the
         update parameters of the changed ones."""
         counts = UpsertCounts()
         stored = {p.id: (key, p) for key, p in self._papers_with_keys(conn, list(batch))}
