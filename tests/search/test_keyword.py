@@ -1,5 +1,5 @@
-"""Keyword search (BM25 by tantivy; on PostgreSQL tsvector until the index is built) and filters, on the real seed
-papers plus a few dated ones."""
+"""Keyword search (BM25 by tantivy; on PostgreSQL tsvector until the index is built) and
+filters, on the real seed papers plus a few dated ones."""
 
 from __future__ import annotations
 
