@@ -183,6 +183,7 @@ class Composer:
 
     def compose(self, date: dt.date, subscribers: Sequence[Subscriber]) -> list[Digest]:
         upvoted = self._upvoted(subscribers)
+        self.recommender.preload([p for papers in upvoted.values() for p in papers])
         sent = self._sent(subscribers)
         return [
             self._digest(

@@ -249,6 +249,11 @@ class Recommender:
             never={*weights, *signals.dismissed, *signals.exclude},
         )
 
+    def preload(self, paper_ids: Sequence[str]) -> None:
+        """Read the papers many readers like (a digest's subscribers' upvotes) in one go, so
+        that ranking each reader reads none of them again."""
+        self._liked_papers(list(dict.fromkeys(paper_ids))[: self.options.papers_kept])
+
     def _liked_papers(self, paper_ids: Sequence[str]) -> dict[str, _Liked]:
         """Title, authors and vector of each known paper, from the kept ones or the store."""
         found: dict[str, _Liked] = {}
