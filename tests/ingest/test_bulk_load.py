@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import IngestReport, Source
 from paperfeed.ingest.runner import run_ingest
 from paperfeed.ingest.second_process import (
@@ -74,6 +75,19 @@ def test_bulk_path_leaves_the_store_and_report_of_the_usual_path(tmp_path: Path)
         assert table(bulk, sql) == table(usual, sql)
     assert paper_indexes(bulk) == paper_indexes(usual)
     assert table(bulk, "SELECT version FROM content_version") > version_before
+
+
+def test_a_snapshot_file_imports_the_same_papers_on_every_backend(
+    feed: PaperFeed, tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "snapshot.jsonl"
+    expected = write_snapshot(snapshot, 400, malformed=MALFORMED)
+
+    report = feed.ingest(SnapshotFile(snapshot, checkpoint_every=CHECKPOINT_EVERY))
+
+    assert (report.read, report.new, len(report.skipped)) == (400, expected, len(MALFORMED))
+    assert feed.count_papers() == expected
+    assert feed.saved_position(snapshot_key(snapshot)) is None
 
 
 def test_malformed_lines_are_reported_with_their_line_numbers(tmp_path: Path) -> None:

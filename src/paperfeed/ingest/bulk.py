@@ -10,7 +10,7 @@ checkpoint is saved in it, so a killed import resumes after the last checkpoint 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from paperfeed.code_links import add_code_links
 from paperfeed.ingest.base import EncodedBatch, ParallelSource, Record, Source
@@ -45,7 +45,7 @@ def encode_batches(source: Source, dialect: str, batch_size: int) -> Iterator[En
 
 def parsed_in_processes(
     source: ParallelSource, dialect: str, batch_size: int, processes: int
-) -> Iterator[EncodedBatch]:
+) -> Generator[EncodedBatch, None, None]:
     """`source`'s encoded batches in order, parsed by `processes` second processes that take
     turns: each parses every n-th run of batches between two checkpoints."""
     streams = [

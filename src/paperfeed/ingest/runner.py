@@ -8,7 +8,8 @@ store has a bulk load (SQLite): see ingest/bulk.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from contextlib import closing
 
 from paperfeed.code_links import add_code_links
 from paperfeed.ingest.base import (
@@ -75,10 +76,12 @@ def run_ingest(
 
 
 def _run_bulk(
-    load: BulkLoad, batches: Iterator[EncodedBatch], on_progress: ProgressCallback | None
+    load: BulkLoad,
+    batches: Generator[EncodedBatch, None, None],
+    on_progress: ProgressCallback | None,
 ) -> IngestReport:
     report = IngestReport()
-    with load:
+    with load, closing(batches):  # on an error, the parsing processes stop before the load ends
         for batch in batches:
             for skipped in batch.skipped:
                 _skip(report, skipped, on_progress)
