@@ -122,3 +122,12 @@ def test_the_api_limit_refuses_in_front_with_the_security_headers(site: PaperFee
     assert [answer.status_code for answer in answers] == [200, 200, 429]
     assert "error" in answers[2].json()
     assert_secured(answers[2])
+
+
+def test_cached_markdown_counts_against_the_api_limit(site: PaperFeed) -> None:
+    with (
+        other_process(site, api_requests_per_minute=3) as limited,
+        TestClient(create_app(limited)) as client,
+    ):
+        statuses = [client.get("/papers/2401.00002.md").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]

@@ -75,7 +75,7 @@ class Rule:
 
 
 RULES = (
-    Rule(re.compile(r"/papers/.+\.md"), "same"),
+    Rule(re.compile(r"/papers/.+\.md"), "same", admit=deps.check_api_rate),  # an API route
     Rule(re.compile(r"/|/trending|/search"), "shared"),
     Rule(re.compile(r"/papers/.+"), "own"),
     Rule(re.compile(r"/api/(daily_papers|papers/.+)"), "same", admit=deps.check_api_rate),
