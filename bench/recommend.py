@@ -1,14 +1,15 @@
 """How well three rankers find an author's next papers from their earlier ones (real data).
 
-Data, two sets in one run: the cs.CV/cs.CL new-listing crawl (``listed`` = the day first
-listed; cut `--cut`, a `--days` window) and the Hugging Face daily papers (arXiv publication
-dates; cut `--hf-cut`, a `--hf-days` window). An author with at least 8 papers in a set, at
+Data, three sets in one run: the cs.CV/cs.CL new-listing crawl (``listed`` = the day first
+listed; cut `--cut`, a `--days` window), the Hugging Face daily papers (arXiv publication
+dates; cut `--hf-cut`, a `--hf-days` window) and the ML conference papers (NeurIPS, ICML...
+by year: the papers of `--ml-cut`'s year). An author with at least 8 papers in a set, at
 least `--min-library` published before the cut and at least one in the window, is a reader:
 their library is their papers before the cut (the latest `--max-library`), their targets are
 their papers in the window, and the candidates are every paper of the window. Up to
 `--readers` authors per set are sampled with a fixed seed and split in two halves by a hash of
 their name: the ranker's weights were chosen on the arXiv set's "tune" half; the "report" half
-and the whole HF set were not looked at while choosing.
+and the other sets were not looked at while choosing.
 
 Rankers, on the same candidates and MiniLM vectors (cached under bench/results/cache/):
   (a) zotero-arxiv-daily: the library's newest papers first, weights 1 / (1 + log10(rank)),
@@ -55,6 +56,7 @@ from common import (
     arxiv_papers,
     hf_daily_papers,
     mean,
+    ml_papers,
     ndcg,
     paper_text,
     recall_at,
@@ -233,6 +235,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14, help="window after the cut")
     parser.add_argument("--hf-cut", type=dt.date.fromisoformat, default=dt.date(2026, 3, 1))
     parser.add_argument("--hf-days", type=int, default=31, help="window after the HF cut")
+    parser.add_argument("--ml-cut", type=dt.date.fromisoformat, default=dt.date(2018, 1, 1))
+    parser.add_argument("--ml-days", type=int, default=365, help="window after the ML cut")
     parser.add_argument("--readers", type=int, default=300, help="per data set")
     parser.add_argument("--min-library", type=int, default=3)
     parser.add_argument("--max-library", type=int, default=50)
@@ -254,6 +258,13 @@ def main() -> None:
             args.hf_cut,
             args.hf_days,
             "recommend-hf",
+        ),
+        Dataset(
+            "ml_conference_papers.jsonl.gz",
+            [p for p in ml_papers() if p.published],  # dated January 1 of their year
+            args.ml_cut,
+            args.ml_days,
+            "recommend-ml",
         ),
     ]
     model = load_embedder("minilm")
