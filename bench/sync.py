@@ -11,7 +11,15 @@ site idle, then while a sync runs, then idle again; two ways, each on a fresh co
 - in_process: the sync in a thread of the web server's own process (what a plain in-process
   scheduler would do), for comparison.
 
+With --before SRC (the src/ of other code, e.g. `git archive HEAD src | tar -x -C /tmp/before`),
+the child way runs on that code and on this checkout's in turn, --rounds times (interleaved, so
+both see the same machine load), and `side_by_side` gives the median of each. Every request is
+kept with its time since the sync started, so the figures during the sync are also split by
+its phases (fetch, import and keyword index; embedding).
+
     python bench/sync.py [--papers 1500] [--idle-seconds 30] [--site-papers 3000]
+                         [--before SRC] [--rounds 2] [--ways child,in_process]
+                         [--site-store DIR]
 
 Writes bench/results/sync.json.
 """
@@ -111,13 +119,15 @@ def build_store(data_dir: Path, upstream: str, today: dt.date, papers: int) -> d
     following `cs`, synced through two days ago; returns the environment that points paperfeed
     at it and at `upstream`."""
     env = dict(os.environ)
-    env |= {
+    env |= {  # the site's and sync's settings (the store is built in-process with the defaults)
         "PAPERFEED_DATA_DIR": str(data_dir),
         "PAPERFEED_ARXIV_RSS_URL": f"{upstream}/rss/",
         "PAPERFEED_ARXIV_OAI_URL": f"{upstream}/oai",
         "PAPERFEED_ARXIV_DELAY": "0",
         "PAPERFEED_SYNC_SCHEDULE": "off",
     }
+    if data_dir.exists():  # built by an earlier run (--site-store)
+        return env
     with PaperFeed(Settings(data_dir=data_dir)) as feed:
         feed.ingest(islice(read_hf_daily(HF_ITEMS), papers))
         feed.index()
@@ -126,32 +136,37 @@ def build_store(data_dir: Path, upstream: str, today: dt.date, papers: int) -> d
     return env
 
 
+Request = tuple[float, str, float]  # seconds since the sync started, path, latency in ms
+
+
 def measure(
-    base: str, until: Callable[[], bool], seconds: float | None = None
-) -> list[tuple[str, float]]:
-    """(path, latency in ms) of PATHS requested in turn, one every PACE seconds (a reader's
-    clicks, not a load test), until `until()` (or `seconds` pass)."""
-    latencies: list[tuple[str, float]] = []
+    base: str, until: Callable[[], bool], seconds: float | None = None, since: float = 0.0
+) -> list[Request]:
+    """PATHS requested in turn, one every PACE seconds (a reader's clicks, not a load test),
+    until `until()` (or `seconds` pass); each at its time.monotonic() - `since`."""
+    requests: list[Request] = []
     stop_at = time.monotonic() + seconds if seconds else None
     with httpx.Client(base_url=base, timeout=60) as client:
         for n in range(10**9):
             if until() or (stop_at and time.monotonic() > stop_at):
                 break
-            started = time.perf_counter()
+            at, started = time.monotonic() - since, time.perf_counter()
             path = PATHS[n % len(PATHS)]
             client.get(path).raise_for_status()
-            latencies.append((path, (time.perf_counter() - started) * 1000))
+            requests.append((round(at, 3), path, (time.perf_counter() - started) * 1000))
             time.sleep(PACE)
-    return latencies
+    return requests
 
 
-def summary(measured: list[tuple[str, float]]) -> dict[str, object]:
+def summary(measured: list[Request]) -> dict[str, object]:
     """Mean and percentiles of all requests, and p50 / p95 per path."""
-    latencies = [ms for _, ms in measured]
+    if not measured:
+        return {"requests": 0}
+    latencies = [ms for _, _, ms in measured]
     per_path = {
         path: {
-            "p50_ms": round(percentile([ms for p, ms in measured if p == path], 50), 2),
-            "p95_ms": round(percentile([ms for p, ms in measured if p == path], 95), 2),
+            "p50_ms": round(percentile([ms for _, p, ms in measured if p == path], 50), 2),
+            "p95_ms": round(percentile([ms for _, p, ms in measured if p == path], 95), 2),
         }
         for path in PATHS
     }
@@ -177,11 +192,13 @@ def wait_up(base: str) -> None:
 def run_way(
     way: str, data_dir: Path, env: dict[str, str], idle_seconds: float
 ) -> dict[str, object]:
+    """One way (child or in_process) on the store in `data_dir`: the pages idle, during the
+    sync and idle again."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    report_file = data_dir.parent / f"{way}.report.json"
-    trigger = data_dir.parent / f"{way}.start"
-    log_path = data_dir.parent / f"{way}.server.log"
+    report_file = data_dir.parent / f"{data_dir.name}.report.json"
+    trigger = data_dir.parent / f"{data_dir.name}.start"
+    log_path = data_dir.parent / f"{data_dir.name}.server.log"
     server_log = log_path.open("wb")  # the server's errors, shown if a request fails
     if way == "child":
         command = [
@@ -210,10 +227,12 @@ def run_way(
             child = [sys.executable, "-m", "paperfeed", "sync", "--background", "--json"]
             with report_file.open("wb") as out:
                 sync = subprocess.Popen(child, env=env, stdout=out)
-            during = measure(base, lambda: sync is not None and sync.poll() is not None)
+            during = measure(
+                base, lambda: sync is not None and sync.poll() is not None, None, started
+            )
         else:
             trigger.touch()  # the server starts its sync
-            during = measure(base, report_file.exists)
+            during = measure(base, report_file.exists, None, started)
         elapsed = time.monotonic() - started
         idle_after = measure(base, lambda: False, seconds=idle_seconds)
     except Exception:
@@ -227,6 +246,7 @@ def run_way(
         server_log.close()
     report = json.loads(report_file.read_text())
     idle_s, during_s = summary(idle_before + idle_after), summary(during)
+    embedding_from = report["seconds"]["fetch_import"] + report["seconds"]["keyword"]
     return {
         "sync_wall_seconds": round(elapsed, 1),
         "sync_report": {k: report[k] for k in ("new", "keyword_indexed", "embedded", "seconds")},
@@ -234,13 +254,44 @@ def run_way(
         "idle_before": summary(idle_before),
         "idle_after": summary(idle_after),
         "during_sync": during_s,
-        "mean_slowdown_pct": _slowdown(during_s, idle_s, "mean_ms"),
-        "p50_slowdown_pct": _slowdown(during_s, idle_s, "p50_ms"),
+        "during_import": summary([r for r in during if r[0] < embedding_from]),
+        "during_embedding": summary([r for r in during if r[0] >= embedding_from]),
+        **{f"{key}_slowdown_pct": _slowdown(during_s, idle_s, f"{key}_ms") for key in FIGURES},
+        "slowest_during": sorted(during, key=lambda r: -r[2])[:10],
+        "requests": {"idle_before": idle_before, "during_sync": during, "idle_after": idle_after},
     }
+
+
+FIGURES = ("p50", "p95", "mean")
 
 
 def _slowdown(during: dict[str, object], idle: dict[str, object], key: str) -> float:
     return round(100 * (float(during[key]) / float(idle[key]) - 1), 1)  # type: ignore[arg-type]
+
+
+def side_by_side(runs: dict[str, list[dict[str, object]]]) -> dict[str, dict[str, float]]:
+    """Per code: the median over its rounds of each figure during the sync, idle, the
+    slowdowns and the sync's wall time."""
+    table = {}
+    for code, results in runs.items():
+        row: dict[str, float] = {}
+        for key in FIGURES:
+            for phase in ("idle", "during_sync"):
+                row[f"{phase}_{key}_ms"] = _median(results, phase, f"{key}_ms")
+            row[f"{key}_slowdown_pct"] = statistics.median(
+                float(r[f"{key}_slowdown_pct"])
+                for r in results  # type: ignore[arg-type]
+            )
+        row["sync_wall_seconds"] = statistics.median(
+            float(r["sync_wall_seconds"])
+            for r in results  # type: ignore[arg-type]
+        )
+        table[code] = row
+    return table
+
+
+def _median(results: list[dict[str, object]], phase: str, key: str) -> float:
+    return statistics.median(float(r[phase][key]) for r in results)  # type: ignore[index]
 
 
 def main() -> None:
@@ -248,6 +299,17 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=1500)
     parser.add_argument("--idle-seconds", type=float, default=30.0, help="before and after")
     parser.add_argument("--site-papers", type=int, default=3000, help="HF items on the site")
+    parser.add_argument(
+        "--site-store", type=Path, help="build the site's store here once, reuse it (same day)"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        action="append",
+        help="src/ of code to compare with (again for more: each named by the folder above)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs per side (with --before)")
+    parser.add_argument("--ways", default="child,in_process", help="of child, in_process")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -257,21 +319,44 @@ def main() -> None:
         "papers": args.papers,
         "site_papers": args.site_papers,
         "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
         "ways": {},
     }
+    # (name, way, environment): the child way on the code compared with first, in turn
+    runs = [(way, way, {}) for way in args.ways.split(",") if way]
+    if args.before:
+        compared = [
+            (
+                "child_before" if len(args.before) == 1 else f"child_{src.resolve().parent.name}",
+                "child",
+                {"PYTHONPATH": str(src.resolve())},
+            )
+            for src in args.before
+        ]
+        runs = [*compared, ("child", "child", {})] * args.rounds + [
+            run for run in runs if run[0] != "child"
+        ]
+    rounds: dict[str, list[dict[str, object]]] = {}
     with RecordedServer() as upstream, tempfile.TemporaryDirectory() as tmp:
         serve_day(upstream, yesterday, crawl_day(args.papers, yesterday - dt.timedelta(days=1)))
-        base_dir = Path(tmp) / "base"
+        base_dir = args.site_store or Path(tmp) / "base"
         env = build_store(base_dir, upstream.url, today, args.site_papers)
-        for way in ("child", "in_process"):
-            data_dir = Path(tmp) / way
+        for n, (name, way, extra_env) in enumerate(runs):
+            data_dir = Path(tmp) / f"{name}.{n}"
             shutil.copytree(base_dir, data_dir)
-            log.info("%s ...", way)
-            result = run_way(
-                way, data_dir, env | {"PAPERFEED_DATA_DIR": str(data_dir)}, args.idle_seconds
+            log.info("%s ...", name)
+            run_env = env | extra_env | {"PAPERFEED_DATA_DIR": str(data_dir)}
+            result = run_way(way, data_dir, run_env, args.idle_seconds)
+            log.info(
+                "%s: %s", name, {k: result[k] for k in ("sync_wall_seconds", "idle", "during_sync")}
             )
-            log.info("%s: %s", way, result)
-            results["ways"][way] = result  # type: ignore[index]
+            rounds.setdefault(name, []).append(result)
+            shutil.rmtree(data_dir)
+    results["ways"] = {name: found[-1] for name, found in rounds.items()}
+    results["rounds"] = rounds
+    results["side_by_side"] = side_by_side(rounds)
+    results["load_average_at_end"] = os.getloadavg()
+    log.info("side by side: %s", json.dumps(results["side_by_side"], indent=1))
     write_json(RESULTS / "sync.json", results)
 
 

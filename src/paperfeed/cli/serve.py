@@ -17,6 +17,7 @@ from paperfeed.cli.ingest import catch_up_keyword_index
 from paperfeed.cli.sync import sync_in_child
 from paperfeed.config import base_url_configured, server_settings
 from paperfeed.core import PaperFeed
+from paperfeed.sync.activity import SiteActivity
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def serve(ctx: click.Context, host: str, port: int, no_index: bool, access_log: 
             settings.base_url,
         )
     catch_up_keyword_index(feed)  # e.g. rebuilt after an upgrade: now, not in a request
-    app = create_app(feed)
+    app = SiteActivity(settings.data_dir).middleware(create_app(feed))  # a sync child rests
     # With the job queue (PostgreSQL), `paperfeed worker`s do the background work: this only serves.
     in_process = feed.job_queue is None
     if in_process and not no_index:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 KEYWORDS = 8  # phrases kept per paper
 CANDIDATES = 40  # YAKE phrases considered for them
 MAX_WORDS = 3
-BATCH = 500  # papers read and written at a time
+BATCH = 2000  # papers read and written at a time (each write re-renders cached pages)
 # Words that make a poor start or end of a key phrase: verbs and fillers of abstracts.
 EDGE_WORDS = frozenset(
     """achieve achieves achieving address addresses aim aims allow allows apply applied based

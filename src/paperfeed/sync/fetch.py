@@ -7,7 +7,11 @@ idempotent, and an OAI-PMH harvest resumes from its saved token).
 
 - arxiv (category or archive): the RSS listing says which day arXiv announced last; that day
   comes from the listing, and the days missed before it (down time, a first sync) from OAI-PMH,
-  one harvest per day of the archive's set, kept to the category.
+  one harvest per day of the archive's set, kept to the category. (arXiv's OAI sets are
+  archives: a cs.CL catch-up reads all of cs, ~2.2 kB a record, 3.3 MB for the replayed day of
+  1,500 records against 0.8 MB for its 339 cs.CL papers from the API. Only missed days cost
+  this (the RSS listing brings the regular day), and the API knows when a paper was submitted,
+  not the day arXiv announced it, nor its new versions: the day's feed would be wrong.)
 - arxiv-query: the arXiv API, papers submitted since a few days before the cursor (papers are
   announced a day or more after they are submitted; repeats change nothing).
 - hf-daily: one request per day, from the cursor's day (its list and upvotes grow during the
