@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
 from paperfeed.ingest.files import read_jsonl
 from paperfeed.query import parse_query
 from paperfeed.store.postgres import PostgresStore
@@ -213,3 +215,12 @@ def test_the_index_lives_in_a_folder_of_this_database(node: PostgresStore, tmp_p
     folder = node.papers.ranking.path
     assert folder is not None and folder.parent == tmp_path / "node1"
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [str(n) for n in range(SHARDS)]
+
+
+def test_a_feed_keeps_its_index_where_its_settings_say(url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    with PaperFeed(settings.with_overrides(keyword_index_dir=tmp_path / "keywords")) as feed:
+        feed.store.papers.upsert_papers([bare_paper(i, title) for i, title in TITLES.items()])
+        assert feed.catch_up_keyword_index() == 3
+        folder = feed.store.papers.ranking.path
+    assert folder is not None and folder.parent == tmp_path / "keywords"

@@ -81,7 +81,10 @@ class PaperFeed:
     def store(self) -> SqlStore:
         # The data dir holds the secret key, e-mails and (SQLite) the database: owner only.
         private_files.tighten(self.settings.data_dir, private_files.DIR_MODE)
-        return open_store(self.settings.resolved_database_url)
+        return open_store(
+            self.settings.resolved_database_url,
+            keyword_index_dir=self.settings.resolved_keyword_index_dir,
+        )
 
     def close(self) -> None:
         if "store" in self.__dict__:
