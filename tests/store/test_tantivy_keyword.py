@@ -33,8 +33,8 @@ def store(tmp_path: Path) -> SqliteStore:
     return store
 
 
-def ids(store: SqliteStore, text: str) -> list[str]:
-    keys = [key for key, _ in store.papers.keyword_search(parse_query(text), 50)]
+def ids(store: SqliteStore, text: str, limit: int = 50) -> list[str]:
+    keys = [key for key, _ in store.papers.keyword_search(parse_query(text), limit)]
     return [p.id for p in store.papers.papers_by_keys(keys)]
 
 
@@ -62,6 +62,30 @@ def test_changed_titles_are_searched_by_their_new_words(store: SqliteStore) -> N
 def test_new_papers_are_found_without_an_explicit_catch_up(store: SqliteStore) -> None:
     store.papers.upsert_papers([bare_paper("2401.00004", "Diffusion models for proteins")])
     assert ids(store, "diffusion proteins") == ["2401.00004"]
+
+
+def test_a_large_backlog_is_left_to_its_import_for_a_while(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tantivy_keyword, "CHECK_SECONDS", 0.0)
+    batch = tantivy_keyword.SEARCH_BACKLOG + 1
+    store.papers.upsert_papers(
+        [bare_paper(f"2402.{n:05d}", "Tropical geometry") for n in range(batch)]
+    )
+    assert ids(store, "tropical") == []  # the search did not index a day's import itself
+    importer = SqliteStore.open(f"sqlite:///{tmp_path / 'paperfeed.db'}")  # its own process
+    try:
+        importer.papers.catch_up_keyword_index()
+    finally:
+        importer.close()
+    assert len(ids(store, "tropical", 500)) == batch  # the import's commit is seen at once
+
+    store.papers.upsert_papers(
+        [bare_paper(f"2403.{n:05d}", "Knot invariants") for n in range(batch)]
+    )
+    assert ids(store, "knot") == []
+    monkeypatch.setattr(tantivy_keyword, "BACKLOG_GRACE", 0.0)  # nobody took it on in time
+    assert len(ids(store, "knot", 500)) == batch
 
 
 def test_stop_words_count_in_phrases_not_as_optional_words(store: SqliteStore) -> None:

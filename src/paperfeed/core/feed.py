@@ -83,7 +83,7 @@ class PaperFeed:
         private_files.tighten(self.settings.data_dir, private_files.DIR_MODE)
         return open_store(
             self.settings.resolved_database_url,
-            keyword_index_dir=self.settings.resolved_keyword_index_dir,
+            keyword_index_dir=self.settings.keyword_index_dir,  # None: the environment's
         )
 
     def close(self) -> None:
