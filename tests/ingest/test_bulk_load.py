@@ -4,6 +4,7 @@ when a parsing process dies."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import sqlite3
@@ -23,6 +24,7 @@ from paperfeed.ingest.second_process import (
 )
 from paperfeed.ingest.snapshot import SnapshotFile, read_snapshot, snapshot_key
 from paperfeed.store.sqlite import SqliteStore
+from paperfeed.store.sqlite_bulk import bulk_load_running, defer_indexes
 from tests.support.snapshots import paper_indexes, write_snapshot
 
 MALFORMED = {7: b"{not json", 130: b'{"id": "2401.99999", "title": ""}', 333: b"[1, 2]"}
@@ -143,3 +145,21 @@ def test_a_parsing_process_that_dies_is_a_clear_error_and_the_rerun_completes(
 def test_an_error_in_the_second_process_comes_back_with_its_traceback() -> None:
     with pytest.raises(SecondProcessFailed, match="TypeError: 'int' object is not iterable"):
         list(in_second_process(iter, 5))
+
+
+def test_a_store_opened_during_a_bulk_load_leaves_the_deferred_indexes_to_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "bulk.db"
+    store = SqliteStore.open(f"sqlite:///{db}")
+    indexes = paper_indexes(db)
+    defer_indexes(store)
+    with open(f"{db}.bulk-load", "w") as lock:  # a bulk load in another process, between commits
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert bulk_load_running(store)
+        SqliteStore.open(f"sqlite:///{db}").close()  # e.g. a web server starting meanwhile
+        assert set(paper_indexes(db)) < set(indexes), "still deferred: left to the load"
+    assert not bulk_load_running(store)  # the load was killed: its lock went with it
+    SqliteStore.open(f"sqlite:///{db}").close()
+    assert paper_indexes(db) == indexes
+    store.close()

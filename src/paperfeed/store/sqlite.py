@@ -19,7 +19,11 @@ from paperfeed.store.schema import CORE_TABLES, create_doi_index, create_lookup_
 from paperfeed.store.sessions import secure_accounts
 from paperfeed.store.sources import create_sync_tables
 from paperfeed.store.sql import SqlStore
-from paperfeed.store.sqlite_bulk import SqliteBulkLoad, restore_deferred_indexes
+from paperfeed.store.sqlite_bulk import (
+    SqliteBulkLoad,
+    bulk_load_running,
+    restore_deferred_indexes,
+)
 from paperfeed.store.sqlite_papers import SqlitePaperStore
 from paperfeed.store.subscriptions import (
     add_link_generations_and_mail_log,
@@ -143,7 +147,8 @@ class SqliteStore(SqlStore):
             engine, TantivyKeywordIndex(engine, Path(path + ".keywords") if in_file else None)
         )
         store.migrate()
-        restore_deferred_indexes(store)  # after a bulk load that was killed
+        if not bulk_load_running(store):
+            restore_deferred_indexes(store)  # after a bulk load that was killed
         return store
 
     def bulk_load(self, *, expected_papers: int) -> SqliteBulkLoad:

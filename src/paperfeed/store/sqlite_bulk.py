@@ -5,6 +5,9 @@ per row while the load runs.
   is small next to it and built again at the end: one sort instead of a B-tree insert per row
   and index. Their definitions are saved in ``ingest_state`` in the transaction that drops them,
   so a load killed half-way leaves them recorded, and the next open of the store builds them.
+  A load holds a lock file beside the database (``<db>.bulk-load``) while it runs: a process that
+  opens the store meanwhile (a web server, `paperfeed status`) leaves the indexes to it, and a
+  second bulk load waits for the first.
 - The content-version trigger on inserted papers is dropped at the start of each transaction and
   created again before it commits, with one bump of the version instead of one per row: the same
   transaction, so readers never see papers without the version moving, and a kill rolls both back.
@@ -13,8 +16,11 @@ per row while the load runs.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -50,8 +56,13 @@ class SqliteBulkLoad:
         self._transaction: sa.RootTransaction | None = None
         self._trigger_sql: str | None = None
         self._inserted = False
+        self._running: int | None = None  # the lock file's descriptor while the load runs
 
     def __enter__(self) -> Self:
+        lock = _lock_path(self.store)
+        if lock is not None:
+            self._running = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._running, fcntl.LOCK_EX)  # after another bulk load, if one runs
         if self.expected_papers >= self.papers.count_papers():
             defer_indexes(self.store)
         self._conn = self.store.engine.connect()
@@ -75,7 +86,11 @@ class SqliteBulkLoad:
         finally:
             conn.invalidate()  # not back to the pool with the larger cache
             conn.close()
-        restore_deferred_indexes(self.store)
+        try:
+            restore_deferred_indexes(self.store)
+        finally:
+            if self._running is not None:
+                os.close(self._running)  # releases the lock
 
     def write(self, batch: list[EncodedPaper]) -> UpsertCounts:
         conn, _ = self._connection()
@@ -141,6 +156,28 @@ def restore_deferred_indexes(store: SqlStore) -> None:
             log.info("building index %s", name)
             conn.exec_driver_sql(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
         store.set_state(DEFERRED_INDEXES, None, conn)
+
+
+def bulk_load_running(store: SqlStore) -> bool:
+    """Whether a bulk load (in any process) holds this store's lock file now."""
+    lock = _lock_path(store)
+    if lock is None or not lock.exists():
+        return False
+    descriptor = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # also releases a lock just taken
+    return False
+
+
+def _lock_path(store: SqlStore) -> Path | None:
+    database = store.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return Path(database + ".bulk-load")
 
 
 def _saved_indexes(conn: sa.Connection) -> str | None:
