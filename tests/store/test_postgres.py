@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from paperfeed.cli import main
+from paperfeed.errors import Conflict
 from paperfeed.models import Paper, Preferences
 from paperfeed.query import parse_query
+from paperfeed.store import job_queue
 from paperfeed.store.copy import CopyError, copy_store
 from paperfeed.store.postgres import POSTGRES_MIGRATIONS, PostgresStore, driver_url
 from paperfeed.store.sqlite import SqliteStore
@@ -252,3 +254,24 @@ def test_a_vote_racing_an_identical_one_counts_once(pg_store: PostgresStore) -> 
     racer.join(10)
     assert result == [False]
     assert pg_store.papers.get_paper("2401.00001").upvotes == 1
+
+
+def test_a_job_queue_schema_upgrade_that_fails_is_a_clear_error_and_changes_nothing(
+    pg_store: PostgresStore, empty_url: str
+) -> None:
+    older = f"{job_queue.COMMENT}3.3.0"  # as if installed before procrastinate 3.4's migrations
+    with pg_store.engine.begin() as conn:
+        conn.execute(sa.text(f"COMMENT ON TABLE {job_queue.JOBS_TABLE} IS '{older}'"))
+    pg_store.close()
+    # 3.4's first step adds an enum value that this (current) schema has already
+    with pytest.raises(
+        Conflict, match=r"from procrastinate 3\.3\.0 to .* failed at 03\.04\.00_01_"
+    ):
+        PostgresStore.open(empty_url)
+    engine = sa.create_engine(driver_url(empty_url))
+    with engine.connect() as conn:
+        comment = conn.execute(
+            sa.text(f"SELECT obj_description('{job_queue.JOBS_TABLE}'::regclass, 'pg_class')")
+        ).scalar()
+    engine.dispose()
+    assert comment == older  # rolled back: the next open tries again

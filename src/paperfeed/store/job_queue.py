@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import procrastinate
+import psycopg
 import sqlalchemy as sa
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import Connection, Engine
+
+from paperfeed.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,15 @@ def apply_schema(conn: Connection) -> None:
     else:
         for path in _migrations_after(recorded):
             log.info("job queue schema: applying %s", path.name)
-            driver.execute(path.read_text())
+            try:
+                driver.execute(path.read_text())
+            except psycopg.Error as error:  # the caller's transaction rolls the upgrade back
+                raise Conflict(
+                    "upgrading the job queue's schema from procrastinate "
+                    f"{'.'.join(map(str, recorded))} to {'.'.join(map(str, current))} failed at "
+                    f"{path.name}: {error}; the database is unchanged (see procrastinate's "
+                    "migration notes for this step, or `procrastinate schema --migrations-path`)"
+                ) from error
     version = ".".join(map(str, current))
     conn.execute(sa.text(f"COMMENT ON TABLE {JOBS_TABLE} IS '{COMMENT}{version}'"))
 
