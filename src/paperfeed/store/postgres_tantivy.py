@@ -42,7 +42,6 @@ import tantivy
 from paperfeed.store.migrations import sql_steps
 from paperfeed.store.tantivy_keyword import (
     CHECK_SECONDS,
-    MARKER,
     PAPER_COLUMNS,
     SHARDS,
     TantivyKeywordIndex,
@@ -303,17 +302,6 @@ class PostgresTantivyIndex(TantivyKeywordIndex):
         elif waiting:
             self._sync_in_background()
         self._reload_if_committed()
-
-    def _reload_if_committed(self) -> None:
-        assert self.path is not None
-        try:
-            mtime = (self.path / MARKER).stat().st_mtime
-        except OSError:
-            return
-        if mtime != self._marker_mtime:
-            self._marker_mtime = mtime
-            for shard in self.shards:
-                shard.reload()
 
     def _sync_in_background(self) -> None:
         if self._background is not None and self._background.is_alive():

@@ -375,15 +375,21 @@ class TantivyKeywordIndex:
         self._checked_at = now
         if self._search_takes_on(self.pending(), now):
             self.sync()
-        elif self.path is not None:
-            try:
-                mtime = (self.path / MARKER).stat().st_mtime
-            except OSError:
-                return
-            if mtime != self._marker_mtime:
-                self._marker_mtime = mtime
-                for shard in self.shards:
-                    shard.reload()
+        else:
+            self._reload_if_committed()
+
+    def _reload_if_committed(self) -> None:
+        """See what another process committed since (it rewrote the marker)."""
+        if self.path is None:
+            return
+        try:
+            mtime = (self.path / MARKER).stat().st_mtime
+        except OSError:
+            return
+        if mtime != self._marker_mtime:
+            self._marker_mtime = mtime
+            for shard in self.shards:
+                shard.reload()
 
     def _search_takes_on(self, pending: int, now: float) -> bool:
         """Whether a search indexes the `pending` papers itself (see SEARCH_BACKLOG)."""
