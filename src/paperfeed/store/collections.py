@@ -183,14 +183,9 @@ class CollectionStore:
         self, collection_id: int, *, limit: int | None = None
     ) -> list[tuple[Paper, dt.datetime]]:
         """The visible papers of the collection with when each was added, latest first."""
-        stmt = (
-            sa.select(papers, collection_items.c.added_at.label("added_at"))
-            .join(collection_items, collection_items.c.paper_id == papers.c.id)
-            .where(collection_items.c.collection_id == collection_id, ~papers.c.hidden)
-            .order_by(collection_items.c.added_at.desc(), papers.c.id)
+        stmt = _visible_items(
+            sa.select(papers, collection_items.c.added_at.label("added_at")), collection_id, limit
         )
-        if limit is not None:
-            stmt = stmt.limit(limit)
         with self.engine.connect() as conn:
             result = conn.execute(stmt).mappings().all()
         return [(rows.paper_from_row(row), _aware(row["added_at"])) for row in result]
@@ -198,14 +193,7 @@ class CollectionStore:
     def paper_ids(self, collection_id: int, *, limit: int | None = None) -> list[str]:
         """The ids of the collection's visible papers, latest added first (what `papers`
         gives, without reading the papers)."""
-        stmt = (
-            sa.select(collection_items.c.paper_id)
-            .join(papers, collection_items.c.paper_id == papers.c.id)
-            .where(collection_items.c.collection_id == collection_id, ~papers.c.hidden)
-            .order_by(collection_items.c.added_at.desc(), papers.c.id)
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
+        stmt = _visible_items(sa.select(collection_items.c.paper_id), collection_id, limit)
         with self.engine.connect() as conn:
             return list(conn.execute(stmt).scalars())
 
@@ -236,3 +224,13 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
     converted = rows.from_naive_utc(value)
     assert converted is not None
     return converted
+
+
+def _visible_items(stmt: sa.Select[Any], collection_id: int, limit: int | None) -> sa.Select[Any]:
+    """`stmt` over the collection's items whose papers are visible, latest added first."""
+    stmt = (
+        stmt.select_from(collection_items.join(papers, collection_items.c.paper_id == papers.c.id))
+        .where(collection_items.c.collection_id == collection_id, ~papers.c.hidden)
+        .order_by(collection_items.c.added_at.desc(), papers.c.id)
+    )
+    return stmt if limit is None else stmt.limit(limit)
