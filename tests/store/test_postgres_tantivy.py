@@ -115,7 +115,21 @@ def test_two_nodes_catch_up_from_one_log(node: PostgresStore, url: str, tmp_path
         other.close()
 
 
+def end_abandoned_transactions(store: PostgresStore) -> None:
+    """End the transactions of clients that are gone (a test's kill -9 leaves its backend open
+    for a while): they hold every snapshot's xmin back, and a node whose snapshot reaches back
+    to pruned log rows rebuilds, as it must when it cannot tell what it missed."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+            )
+        )
+
+
 def test_a_node_behind_a_pruned_log_rebuilds(node: PostgresStore, url: str, tmp_path: Path) -> None:
+    end_abandoned_transactions(node)
     behind = open_node(url, tmp_path / "node2")
     try:
         for store in (node, behind):
