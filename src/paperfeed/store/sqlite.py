@@ -141,8 +141,9 @@ class SqliteStore(SqlStore):
         engine = sa.create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **pool
         )
+        engine._connection_cls = _SqliteConnection
         sa.event.listen(engine, "connect", _configure_connection)
-        sa.event.listen(engine, "begin", _begin_immediate)
+        sa.event.listen(engine, "begin", _begin)
         store = cls(
             engine, TantivyKeywordIndex(engine, Path(path + ".keywords") if in_file else None)
         )
@@ -164,8 +165,23 @@ def _create_private(path: Path) -> None:
         private_files.tighten(path.with_name(path.name + suffix), private_files.FILE_MODE)
 
 
+class _SqliteConnection(sa.Connection):
+    """A connection that knows whether its transaction was begun implicitly, by the first
+    statement of an `engine.connect()` block: in this store such blocks only read (every write
+    is in an explicit `engine.begin()` / `conn.begin()` transaction)."""
+
+    autobegun = False
+
+    def _autobegin(self) -> None:
+        self.autobegun = True
+        try:
+            super()._autobegin()
+        finally:
+            self.autobegun = False
+
+
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy issue BEGIN itself so writes can take the lock up front (see _begin_immediate).
+    # Let SQLAlchemy issue BEGIN itself so writes can take the lock up front (see _begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -175,6 +191,9 @@ def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(conn: sa.Connection) -> None:
-    # BEGIN IMMEDIATE avoids the read-then-upgrade deadlock between concurrent writers.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: sa.Connection) -> None:
+    # A write takes the write lock up front (BEGIN IMMEDIATE): that avoids the read-then-upgrade
+    # deadlock between concurrent writers. A read begins DEFERRED: in WAL mode it reads its
+    # snapshot while a writer (an import, a sync) holds the lock, instead of waiting for it.
+    reading = isinstance(conn, _SqliteConnection) and conn.autobegun
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
