@@ -1,17 +1,21 @@
 """A cached page, API listing or feed changes with what it shows: votes, submissions, hiding and
-imports, from this process at once and from another one within the check interval."""
+imports, from this process at once and from another one within the check interval (and the
+render behind the one answer that may still show the page as it was)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.base import Record
 from paperfeed.models import User
+from paperfeed.web import page_cache
 from paperfeed.web.app import create_app
 from tests.http_cache.conftest import other_process
 from tests.support.factories import bare_paper, make_submission
@@ -114,9 +118,34 @@ def test_another_process_change_shows_within_the_check_interval(site: PaperFeed)
         worker.community.vote("2401.00001", user(worker, "alice"))  # another worker's
         clock.now += 0.5
         assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5  # served from cache
-        clock.now += 0.6
+        clock.now += 0.6  # past the check interval: the change is seen
+        # The page answered as current just now answers once more, rendered again behind it.
+        assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5
+        assert shows_soon(lambda: upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 6)
+        assert shows_soon(lambda: api_upvotes(client, "2401.00001") == 6)
+
+
+def test_a_page_not_answered_lately_is_rendered_before_answering(
+    site: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeMonotonic()
+    site.store.content.monotonic = clock
+    monkeypatch.setattr(page_cache, "STALE_SECONDS", 0.0)  # every entry was current too long ago
+    with TestClient(create_app(site)) as client, other_process(site) as worker:
+        assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 5
+        worker.community.vote("2401.00001", user(worker, "alice"))
+        clock.now += 1.1
         assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 6
-        assert api_upvotes(client, "2401.00001") == 6
+
+
+def shows_soon(shown: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Whether `shown()` holds within `seconds` (asked again every 10 ms)."""
+    give_up = time.monotonic() + seconds
+    while not shown():
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_the_version_moves_in_the_writers_transaction(site: PaperFeed) -> None:

@@ -128,13 +128,13 @@ class ContentVersions:
         seconds. None: `current` must read it."""
         now = self.monotonic()
         known = self._known
-        if (
-            known is not None
-            and now - self._read_at < check_seconds
-            and now - self._local_commit_at > LOCAL_COMMIT_GRACE
-        ):
+        if known is not None and now - self._read_at < check_seconds and not self.changed_here():
             return known
         return None
+
+    def changed_here(self) -> bool:
+        """Whether this process committed a change in the last LOCAL_COMMIT_GRACE seconds."""
+        return self.monotonic() - self._local_commit_at <= LOCAL_COMMIT_GRACE
 
     def current(self, check_seconds: float) -> ContentVersion:
         """The version: `known(check_seconds)`, else read from the database."""

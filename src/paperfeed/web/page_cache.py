@@ -9,6 +9,11 @@ same and it is younger than ``settings.page_cache_seconds`` (trending ages and t
 move with the clock). A worker reads the version at most every
 ``settings.page_cache_check_seconds``, and at once after a change of its own.
 
+A change made by another process (a sync, another worker's vote) does not make the next reader
+wait for the render: an entry that was current less than STALE_SECONDS ago answers once more
+while the page is rendered again behind it (stale-while-revalidate). A change of this
+process's own (a reader's vote here) is rendered before the next answer.
+
 Personal bits never travel between readers: pages are rendered once *for nobody* (a shared
 render, web/personal.py) and each reader's CSRF token, name and votes are filled in per
 request; pages that hold more of a reader (a paper page's collections) are kept per session;
@@ -57,6 +62,10 @@ GZIP_LEVEL = 6  # bodies compressed once per entry (and by GZipMiddleware)
 GZIP_LEVEL_PER_READER = 1
 # Response headers a cached answer keeps from the route (the rest the cache writes itself).
 KEPT_HEADERS = {b"content-type", b"content-language", b"link", b"x-robots-tag"}
+# An entry answered as current this recently still answers while its page is rendered again
+# after another process's change (so what it misses changed at most this plus the check
+# interval ago).
+STALE_SECONDS = 3.0
 
 Members = Literal["same", "shared", "own"]
 EVERYONE, VISITOR = "all", "visitor"  # the reader part of the keys of answers to many readers
@@ -100,6 +109,7 @@ class Entry:
     modified: float  # when the content version last moved (epoch seconds)
     last_modified: bytes  # `modified` as the header says it
     gzipped: bytes | None = field(default=None)
+    current_at: float = field(default_factory=time.monotonic)  # last found current
 
     def size(self) -> int:
         return 2 * len(self.body) + len(self.gzipped or b"") + 512
@@ -128,7 +138,19 @@ def fresh_entry(entries: Entries, key: Key, version: int, max_age: float) -> Ent
     """The entry of `key` if it was rendered at content version `version` less than `max_age`
     seconds ago."""
     entry = entries.get(key)
-    if entry is None or entry.version != version or time.monotonic() - entry.born >= max_age:
+    now = time.monotonic()
+    if entry is None or entry.version != version or now - entry.born >= max_age:
+        return None
+    entry.current_at = now
+    return entry
+
+
+def stale_entry(entries: Entries, key: Key, max_age: float) -> Entry | None:
+    """The entry of `key`, of an older content version, if it was current less than
+    STALE_SECONDS ago (and is younger than `max_age`)."""
+    entry = entries.get(key)
+    now = time.monotonic()
+    if entry is None or now - entry.current_at >= STALE_SECONDS or now - entry.born >= max_age:
         return None
     return entry
 
@@ -141,6 +163,7 @@ class PageCacheMiddleware:
         self.app = app
         self.entries = entries
         self._renders: dict[Key, asyncio.Future[Entry | None]] = {}
+        self._behind: set[asyncio.Task[Entry | None]] = set()  # renders no request waits for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = rule_for(scope["path"]) if scope["type"] == "http" else None
@@ -162,6 +185,10 @@ class PageCacheMiddleware:
             except PaperfeedError as error:
                 await answer_error(request, error)(scope, receive, send)
                 return
+        if entry is None and not feed.content_versions.changed_here():
+            entry = stale_entry(self.entries, key, feed.settings.page_cache_seconds)
+            if entry is not None:
+                self._render_behind(key, scope, reader, version, feed)
         if entry is None:
             entry = await self._render(key, scope, receive, send, reader, version, feed)
             if entry is None:  # not a 200: answered as it came
@@ -240,6 +267,33 @@ class PageCacheMiddleware:
             done.set_result(entry)
             if self._renders.get(key) is done:
                 del self._renders[key]
+
+    def _render_behind(
+        self, key: Key, scope: Scope, reader: Reader, version: ContentVersion, feed: PaperFeed
+    ) -> None:
+        """Render `key` again without a request waiting (unless a render of it runs)."""
+        if key in self._renders:
+            return
+
+        async def no_body() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def dropped(_message: Message) -> None:
+            """A render that is not a 200 answers nobody: the next request renders again."""
+
+        own_scope = dict(scope)
+        if "session" in scope:  # the render's own copy: the answer has gone
+            own_scope["session"] = dict(scope["session"])
+        task = asyncio.ensure_future(
+            self._render(key, own_scope, no_body, dropped, reader, version, feed)
+        )
+        self._behind.add(task)
+        task.add_done_callback(self._rendered_behind)
+
+    def _rendered_behind(self, task: asyncio.Task[Entry | None]) -> None:
+        self._behind.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("rendering a page again failed", exc_info=task.exception())
 
     # -- answering -------------------------------------------------------------------------------
 
