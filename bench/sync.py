@@ -344,6 +344,7 @@ def main() -> None:
         for n, (name, way, extra_env) in enumerate(runs):
             data_dir = Path(tmp) / f"{name}.{n}"
             shutil.copytree(base_dir, data_dir)
+            os.sync()  # the copy written out now, not by the kernel's flusher during the run
             log.info("%s ...", name)
             run_env = env | extra_env | {"PAPERFEED_DATA_DIR": str(data_dir)}
             result = run_way(way, data_dir, run_env, args.idle_seconds)

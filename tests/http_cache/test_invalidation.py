@@ -138,6 +138,22 @@ def test_a_page_not_answered_lately_is_rendered_before_answering(
         assert upvotes_on(client.get(DAY_PAGE).text, "2401.00001") == 6
 
 
+def test_an_answer_given_while_rendering_again_counts_against_the_api_limit(
+    site: PaperFeed,
+) -> None:
+    clock = FakeMonotonic()
+    with other_process(site, api_requests_per_minute=2) as limited:
+        limited.store.content.monotonic = clock
+        with TestClient(create_app(limited)) as client:
+            first = client.get("/api/daily_papers", params={"date": "2024-01-10"})
+            site.community.vote("2401.00001", user(site, "alice"))  # another process's
+            clock.now += 1.1
+            later = [
+                client.get("/api/daily_papers", params={"date": "2024-01-10"}) for _ in range(2)
+            ]
+    assert [first.status_code, *(answer.status_code for answer in later)] == [200, 200, 429]
+
+
 def shows_soon(shown: Callable[[], bool], seconds: float = 10.0) -> bool:
     """Whether `shown()` holds within `seconds` (asked again every 10 ms)."""
     give_up = time.monotonic() + seconds

@@ -178,17 +178,19 @@ class PageCacheMiddleware:
         feed: PaperFeed = scope["app"].state.feed
         version = await self._version(feed)
         key = (reader.key, scope["path"], scope["query_string"])
-        entry = fresh_entry(self.entries, key, version.number, feed.settings.page_cache_seconds)
+        settings = feed.settings
+        entry = fresh_entry(self.entries, key, version.number, settings.page_cache_seconds)
+        stale = None
+        if entry is None and not feed.content_versions.changed_here():
+            stale = entry = stale_entry(self.entries, key, settings.page_cache_seconds)
         if entry is not None and rule.admit is not None:  # (a render runs the route's own)
             try:
                 rule.admit(request)
             except PaperfeedError as error:
                 await answer_error(request, error)(scope, receive, send)
                 return
-        if entry is None and not feed.content_versions.changed_here():
-            entry = stale_entry(self.entries, key, feed.settings.page_cache_seconds)
-            if entry is not None:
-                self._render_behind(key, scope, reader, version, feed)
+        if stale is not None:
+            self._render_behind(key, scope, reader, version, feed)
         if entry is None:
             entry = await self._render(key, scope, receive, send, reader, version, feed)
             if entry is None:  # not a 200: answered as it came
