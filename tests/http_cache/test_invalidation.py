@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from paperfeed.ingest.base import Record
 from paperfeed.models import User
 from paperfeed.web import page_cache
 from paperfeed.web.app import create_app
+from paperfeed.web.page_cache import PageCacheMiddleware
 from tests.http_cache.conftest import other_process
 from tests.support.factories import bare_paper, make_submission
 from tests.support.web import log_in
@@ -152,6 +154,28 @@ def test_an_answer_given_while_rendering_again_counts_against_the_api_limit(
                 client.get("/api/daily_papers", params={"date": "2024-01-10"}) for _ in range(2)
             ]
     assert [first.status_code, *(answer.status_code for answer in later)] == [200, 200, 429]
+
+
+def test_a_page_past_its_age_answers_once_more_while_it_is_rendered_again(
+    site: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered_behind: list[str] = []
+    render_behind = PageCacheMiddleware._render_behind
+
+    def recorded(self: PageCacheMiddleware, key: page_cache.Key, *rest: Any) -> None:
+        rendered_behind.append(key[1])
+        render_behind(self, key, *rest)
+
+    monkeypatch.setattr(PageCacheMiddleware, "_render_behind", recorded)
+    with other_process(site, page_cache_seconds=0.3) as feed:
+        feed.store.content.monotonic = FakeMonotonic()  # past this process's own commits
+        with TestClient(create_app(feed)) as client:
+            first = client.get(DAY_PAGE)
+            assert client.get(DAY_PAGE).headers["etag"] == first.headers["etag"]  # kept
+            time.sleep(0.35)
+            aged = client.get(DAY_PAGE)
+    assert rendered_behind == ["/"]  # not rendered while this reader waited
+    assert aged.headers["etag"] == first.headers["etag"]
 
 
 def shows_soon(shown: Callable[[], bool], seconds: float = 10.0) -> bool:

@@ -9,10 +9,11 @@ same and it is younger than ``settings.page_cache_seconds`` (trending ages and t
 move with the clock). A worker reads the version at most every
 ``settings.page_cache_check_seconds``, and at once after a change of its own.
 
-A change made by another process (a sync, another worker's vote) does not make the next reader
-wait for the render: an entry that was current less than STALE_SECONDS ago answers once more
-while the page is rendered again behind it (stale-while-revalidate). A change of this
-process's own (a reader's vote here) is rendered before the next answer.
+Neither a change made by another process (a sync, another worker's vote) nor an entry's age
+makes the next reader wait for the render: an entry that was answered as current less than
+STALE_SECONDS ago answers once more while the page is rendered again behind it
+(stale-while-revalidate). A change of this process's own (a reader's vote here) is rendered
+before the next answer.
 
 Personal bits never travel between readers: pages are rendered once *for nobody* (a shared
 render, web/personal.py) and each reader's CSRF token, name and votes are filled in per
@@ -63,8 +64,8 @@ GZIP_LEVEL_PER_READER = 1
 # Response headers a cached answer keeps from the route (the rest the cache writes itself).
 KEPT_HEADERS = {b"content-type", b"content-language", b"link", b"x-robots-tag"}
 # An entry answered as current this recently still answers while its page is rendered again
-# after another process's change (so what it misses changed at most this plus the check
-# interval ago).
+# after another process's change or past its age (so what it misses changed at most this plus
+# the check interval ago, and it is at most this much older than PAGE_CACHE_SECONDS).
 STALE_SECONDS = 3.0
 
 Members = Literal["same", "shared", "own"]
@@ -145,12 +146,11 @@ def fresh_entry(entries: Entries, key: Key, version: int, max_age: float) -> Ent
     return entry
 
 
-def stale_entry(entries: Entries, key: Key, max_age: float) -> Entry | None:
-    """The entry of `key`, of an older content version, if it was current less than
-    STALE_SECONDS ago (and is younger than `max_age`)."""
+def stale_entry(entries: Entries, key: Key) -> Entry | None:
+    """The entry of `key` (of an older content version, or past its age) if it was answered
+    as current less than STALE_SECONDS ago."""
     entry = entries.get(key)
-    now = time.monotonic()
-    if entry is None or now - entry.current_at >= STALE_SECONDS or now - entry.born >= max_age:
+    if entry is None or time.monotonic() - entry.current_at >= STALE_SECONDS:
         return None
     return entry
 
@@ -182,7 +182,7 @@ class PageCacheMiddleware:
         entry = fresh_entry(self.entries, key, version.number, settings.page_cache_seconds)
         stale = None
         if entry is None and not feed.content_versions.changed_here():
-            stale = entry = stale_entry(self.entries, key, settings.page_cache_seconds)
+            stale = entry = stale_entry(self.entries, key)
         if entry is not None and rule.admit is not None:  # (a render runs the route's own)
             try:
                 rule.admit(request)
