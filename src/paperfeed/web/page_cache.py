@@ -65,7 +65,7 @@ GZIP_LEVEL_PER_READER = 1
 KEPT_HEADERS = {b"content-type", b"content-language", b"link", b"x-robots-tag"}
 # An entry answered as current this recently still answers while its page is rendered again
 # after another process's change or past its age (so what it misses changed at most this plus
-# the check interval ago, and it is at most this much older than PAGE_CACHE_SECONDS).
+# the check interval ago, and it outlives settings.page_cache_seconds by at most this).
 STALE_SECONDS = 3.0
 
 Members = Literal["same", "shared", "own"]
@@ -178,8 +178,7 @@ class PageCacheMiddleware:
         feed: PaperFeed = scope["app"].state.feed
         version = await self._version(feed)
         key = (reader.key, scope["path"], scope["query_string"])
-        settings = feed.settings
-        entry = fresh_entry(self.entries, key, version.number, settings.page_cache_seconds)
+        entry = fresh_entry(self.entries, key, version.number, feed.settings.page_cache_seconds)
         stale = None
         if entry is None and not feed.content_versions.changed_here():
             stale = entry = stale_entry(self.entries, key)
